@@ -1,0 +1,65 @@
+package dev.sahara.backend;
+
+import dev.sahara.ablate.HeadEdit;
+import dev.sahara.model.TensorData;
+
+/**
+ * The narrow set of operations the forward pass is written against (llama/LlamaModel). One implementation per
+ * device; {@code reference/ReferenceBackend} is the plain double-precision oracle every other backend is
+ * tested against. Activations are float32 [rows, cols]; every op may overwrite only its first argument.
+ */
+public interface Backend extends AutoCloseable {
+    String name();
+
+    /** A zeroed tensor [rows, cols]. */
+    Tensor allocate(int rows, int cols);
+
+    /** Makes a checkpoint tensor available to the ops, in its own dtype. */
+    Weight weight(TensorData data);
+
+    void upload(Tensor dst, float[] rowMajor);
+
+    float[] download(Tensor src);
+
+    /** out[t] = table[tokens[t]] (as float32). out: [T, dim]; table: [vocab, dim]. */
+    void embed(Tensor out, Weight table, int[] tokens);
+
+    /** out[t] = x[t] / sqrt(mean(x[t]²) + eps) · gamma. out, x: [T, dim]; gamma: [dim]. out may be x. */
+    void rmsNorm(Tensor out, Tensor x, Weight gamma, float eps);
+
+    /** out = x · wᵀ, plus bias[n] on every row when bias is not null. out: [T, N]; x: [T, K]; w: [N, K]; bias: [N]. */
+    void matmul(Tensor out, Tensor x, Weight w, Weight bias);
+
+    /**
+     * Rotate-half RoPE in place on x: [T, heads·headDim]. For each head and i < headDim/2, the pair
+     * (x[i], x[i + headDim/2]) is rotated by angle positions[t] · invFreq[i].
+     */
+    void rope(Tensor x, int heads, int headDim, int[] positions, double[] invFreq);
+
+    /** Applies a per-head ablation edit in place on x: [T, heads·headDim] (see {@link HeadEdit}). */
+    void editHeads(Tensor x, int headDim, HeadEdit edit);
+
+    /** dst[dstRows[i]] = src[i]. dst: [R, C]; src: [len(dstRows), C]. */
+    void scatterRows(Tensor dst, int[] dstRows, Tensor src);
+
+    /** out[i] = x[rows[i]]. out: [len(rows), C]; x: [R, C]. */
+    void gatherRows(Tensor out, Tensor x, int[] rows);
+
+    /**
+     * Causal softmax attention with GQA. out, q: [T, heads·headDim]; kCache, vCache: [S, kvHeads·headDim].
+     * Query head h reads KV head h / (heads / kvHeads); scores are q·k / sqrt(headDim), softmax in float32.
+     */
+    void attention(Tensor out, Tensor q, Tensor kCache, Tensor vCache, AttentionLayout layout, int heads, int kvHeads, int headDim);
+
+    /** gate = silu(gate) · up, elementwise. gate, up: [T, hidden]. */
+    void swiglu(Tensor gate, Tensor up);
+
+    /** x += y. */
+    void add(Tensor x, Tensor y);
+
+    /** dst = src (same shape). */
+    void copy(Tensor dst, Tensor src);
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,230 @@
+package dev.sahara.backend.cpu;
+
+import dev.sahara.ablate.HeadEdit;
+import dev.sahara.backend.AttentionLayout;
+import dev.sahara.backend.Backend;
+import dev.sahara.backend.Tensor;
+import dev.sahara.backend.Weight;
+import dev.sahara.model.TensorData;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The CPU backend: float32 activations on the heap, weights read in place from the mapped checkpoint in
+ * their dtype, Vector API inner loops, all cores through {@link Parallel}. Deterministic: every output
+ * element is summed in one fixed order whatever the thread count.
+ */
+public final class CpuBackend implements Backend {
+    private static final VectorSpecies<Float> F = WeightDecoder.F;
+    private static final int L = F.length();
+    /** Matmul tile: token rows × weight rows per task. */
+    private static final int TOKEN_TILE = 64, WEIGHT_TILE = 32;
+
+    private final Parallel parallel;
+    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+
+    public CpuBackend(int threads) { this.parallel = new Parallel(threads); }
+
+    public CpuBackend() { this(Runtime.getRuntime().availableProcessors()); }
+
+    public int threads() { return parallel.threads(); }
+
+    @Override
+    public String name() { return "cpu"; }
+
+    @Override
+    public Tensor allocate(int rows, int cols) { return new CpuTensor(new float[Math.multiplyExact(rows, cols)], rows, cols); }
+
+    @Override
+    public Weight weight(TensorData t) { return new CpuWeight(t.data(), t.dtype(), t.rows(), t.cols()); }
+
+    @Override
+    public void upload(Tensor dst, float[] src) { System.arraycopy(src, 0, f(dst), 0, f(dst).length); }
+
+    @Override
+    public float[] download(Tensor src) { return f(src).clone(); }
+
+    @Override
+    public void embed(Tensor out, Weight table, int[] tokens) {
+        CpuWeight w = (CpuWeight) table;
+        int dim = w.cols();
+        parallel.forRange(tokens.length, t -> WeightDecoder.decode(w.data(), w.dtype(), (long) tokens[t] * dim, dim, f(out), t * dim));
+    }
+
+    @Override
+    public void rmsNorm(Tensor out, Tensor x, Weight gamma, float eps) {
+        float[] o = f(out), in = f(x);
+        int n = x.cols();
+        float[] g = decodeAll((CpuWeight) gamma);
+        parallel.forRange(x.rows(), t -> {
+            int base = t * n;
+            double ss = 0;
+            for (int i = 0; i < n; i++) ss += (double) in[base + i] * in[base + i];
+            float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+            for (int i = 0; i < n; i++) o[base + i] = in[base + i] * inv * g[i];
+        });
+    }
+
+    @Override
+    public void matmul(Tensor out, Tensor x, Weight weight, Weight bias) {
+        CpuWeight w = (CpuWeight) weight;
+        float[] o = f(out), in = f(x), b = bias == null ? null : decodeAll((CpuWeight) bias);
+        int tokens = x.rows(), k = x.cols(), n = w.rows();
+        int tokenTiles = (tokens + TOKEN_TILE - 1) / TOKEN_TILE, weightTiles = (n + WEIGHT_TILE - 1) / WEIGHT_TILE;
+        parallel.forRange(tokenTiles * weightTiles, task -> {
+            int wt = task / tokenTiles, tt = task % tokenTiles;
+            int n0 = wt * WEIGHT_TILE, n1 = Math.min(n, n0 + WEIGHT_TILE), t0 = tt * TOKEN_TILE, t1 = Math.min(tokens, t0 + TOKEN_TILE);
+            float[] wrows = scratch(WEIGHT_TILE * k);
+            WeightDecoder.decode(w.data(), w.dtype(), (long) n0 * k, (n1 - n0) * k, wrows, 0);
+            MatMulKernel.tile(in, k, t0, t1, wrows, n1 - n0, o, n, n0);
+            if (b != null) for (int t = t0; t < t1; t++) for (int j = n0; j < n1; j++) o[t * n + j] += b[j];
+        });
+    }
+
+    @Override
+    public void rope(Tensor x, int heads, int headDim, int[] positions, double[] invFreq) {
+        float[] v = f(x);
+        int half = headDim / 2, cols = x.cols();
+        parallel.forRange(x.rows(), t -> {
+            float[] cos = new float[half], sin = new float[half];
+            for (int i = 0; i < half; i++) {
+                double angle = positions[t] * invFreq[i];
+                cos[i] = (float) Math.cos(angle);
+                sin[i] = (float) Math.sin(angle);
+            }
+            for (int h = 0; h < heads; h++) {
+                int base = t * cols + h * headDim;
+                for (int i = 0; i < half; i++) {
+                    float a = v[base + i], b = v[base + i + half];
+                    v[base + i] = a * cos[i] - b * sin[i];
+                    v[base + i + half] = b * cos[i] + a * sin[i];
+                }
+            }
+        });
+    }
+
+    @Override
+    public void editHeads(Tensor x, int headDim, HeadEdit edit) {
+        if (edit.isIdentity()) return;
+        float[] v = f(x);
+        int heads = edit.heads(), cols = x.cols();
+        boolean anyMean = edit.anyMean();
+        parallel.forRange(x.rows(), t -> {
+            float[] mean = anyMean ? new float[headDim] : null;
+            if (anyMean) {
+                for (int i = 0; i < headDim; i++) {
+                    double s = 0;
+                    for (int h = 0; h < heads; h++) s += v[t * cols + h * headDim + i];
+                    mean[i] = (float) (s / heads);
+                }
+            }
+            for (int h = 0; h < heads; h++) {
+                float scale = edit.scale()[h];
+                boolean m = edit.mean()[h];
+                if (!m && scale == 1f) continue;
+                int base = t * cols + h * headDim;
+                for (int i = 0; i < headDim; i++) v[base + i] = (m ? mean[i] : v[base + i]) * scale;
+            }
+        });
+    }
+
+    @Override
+    public void scatterRows(Tensor dst, int[] dstRows, Tensor src) {
+        int c = src.cols();
+        for (int i = 0; i < dstRows.length; i++) System.arraycopy(f(src), i * c, f(dst), dstRows[i] * c, c);
+    }
+
+    @Override
+    public void gatherRows(Tensor out, Tensor x, int[] rows) {
+        int c = x.cols();
+        for (int i = 0; i < rows.length; i++) System.arraycopy(f(x), rows[i] * c, f(out), i * c, c);
+    }
+
+    @Override
+    public void attention(Tensor out, Tensor q, Tensor kCache, Tensor vCache, AttentionLayout layout, int heads, int kvHeads, int headDim) {
+        float[] o = f(out), qq = f(q), kk = f(kCache), vv = f(vCache);
+        int qCols = q.cols(), kvCols = kCache.cols(), group = heads / kvHeads;
+        int[] seqOfRow = new int[layout.rows()];
+        for (int s = 0; s < layout.sequences(); s++) for (int i = 0; i < layout.newTokens()[s]; i++) seqOfRow[layout.rowStart()[s] + i] = s;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        parallel.forRange(layout.rows() * heads, task -> {
+            int row = task / heads, h = task % heads, s = seqOfRow[row];
+            int pos = layout.pastLen()[s] + row - layout.rowStart()[s];
+            int kvOff = h / group * headDim, qOff = row * qCols + h * headDim, c0 = layout.cacheStart()[s];
+            float[] score = scratch(pos + 1);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j <= pos; j++) {
+                score[j] = dot(qq, qOff, kk, (c0 + j) * kvCols + kvOff, headDim) * scale;
+                max = Math.max(max, score[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j <= pos; j++) {
+                score[j] = (float) Math.exp(score[j] - max);
+                sum += score[j];
+            }
+            float inv = (float) (1.0 / sum);
+            int oOff = row * qCols + h * headDim;
+            java.util.Arrays.fill(o, oOff, oOff + headDim, 0f);
+            for (int j = 0; j <= pos; j++) axpy(score[j] * inv, vv, (c0 + j) * kvCols + kvOff, o, oOff, headDim);
+        });
+    }
+
+    @Override
+    public void swiglu(Tensor gate, Tensor up) {
+        float[] g = f(gate), u = f(up);
+        int cols = gate.cols();
+        parallel.forRange(gate.rows(), t -> {
+            for (int i = t * cols; i < (t + 1) * cols; i++) g[i] = (float) (g[i] / (1.0 + Math.exp(-g[i]))) * u[i];
+        });
+    }
+
+    @Override
+    public void add(Tensor x, Tensor y) {
+        float[] a = f(x), b = f(y);
+        int i = 0, upper = F.loopBound(a.length);
+        for (; i < upper; i += L) FloatVector.fromArray(F, a, i).add(FloatVector.fromArray(F, b, i)).intoArray(a, i);
+        for (; i < a.length; i++) a[i] += b[i];
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) { System.arraycopy(f(src), 0, f(dst), 0, f(src).length); }
+
+    @Override
+    public void close() { parallel.close(); }
+
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        float sum = 0;
+        if (n >= L) {
+            FloatVector acc = FloatVector.zero(F);
+            int upper = n - n % L;
+            for (; i < upper; i += L) acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+
+    /** y += alpha · x over n elements. */
+    static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0, upper = n - n % L;
+        FloatVector av = FloatVector.broadcast(F, alpha);
+        for (; i < upper; i += L) av.fma(FloatVector.fromArray(F, x, xOff + i), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    private float[] scratch(int size) {
+        float[] s = scratch.get();
+        if (s.length < size) scratch.set(s = new float[size]);
+        return s;
+    }
+
+    private static float[] decodeAll(CpuWeight w) {
+        float[] out = new float[w.rows() * w.cols()];
+        WeightDecoder.decode(w.data(), w.dtype(), 0, out.length, out, 0);
+        return out;
+    }
+
+    private static float[] f(Tensor t) { return ((CpuTensor) t).data(); }
+}

@@ -1,0 +1,91 @@
+package dev.sahara.llama;
+
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.backend.AttentionLayout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Generation with a KV cache for many prompts at once: one packed prefill, then one row per unfinished
+ * sequence per step. A sequence stops at an EOS id (not included in its output) or after maxNewTokens.
+ */
+public final class Generator {
+    /** Called with each new token as it is chosen (for streaming); sequence is the prompt's index. */
+    public interface Listener {
+        void onToken(int sequence, int token);
+    }
+
+    private final LlamaModel model;
+
+    public Generator(LlamaModel model) { this.model = model; }
+
+    /** The generated ids of each prompt (EOS excluded). */
+    public List<int[]> generate(List<int[]> prompts, Ablation ablation, int maxNewTokens, Sampler sampler, int[] eosIds, Listener listener) {
+        if (maxNewTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxNewTokens);
+        int n = prompts.size();
+        List<List<Integer>> out = new ArrayList<>();
+        for (int s = 0; s < n; s++) out.add(new ArrayList<>());
+        if (maxNewTokens == 0) return toArrays(out);
+
+        TokenBatch prefill = TokenBatch.pack(prompts);
+        int[] cacheStart = new int[n], length = new int[n];
+        int capacity = 0;
+        for (int s = 0; s < n; s++) {
+            cacheStart[s] = capacity;
+            length[s] = prompts.get(s).length;
+            capacity += length[s] + maxNewTokens;
+        }
+        KvCache cache = KvCache.perLayer(model.backend(), model.config().numLayers(), capacity, model.config().kvDim());
+        AttentionLayout pl = prefill.layout();
+        float[][] logits = model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)),
+                cache, ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+
+        SplittableRandom[] random = new SplittableRandom[n];
+        for (int s = 0; s < n; s++) random[s] = sampler.randomFor(s);
+        List<Integer> active = new ArrayList<>();
+        int[] next = new int[n];
+        for (int s = 0; s < n; s++) {
+            next[s] = sampler.sample(logits[s], random[s]);
+            if (accept(s, next[s], out, eosIds, maxNewTokens, listener)) active.add(s);
+        }
+        while (!active.isEmpty()) {
+            int m = active.size();
+            int[] tokens = new int[m], rowStart = new int[m], newTokens = new int[m], past = new int[m], cs = new int[m];
+            for (int i = 0; i < m; i++) {
+                int s = active.get(i);
+                tokens[i] = next[s];
+                rowStart[i] = i;
+                newTokens[i] = 1;
+                past[i] = length[s] + out.get(s).size() - 1;
+                cs[i] = cacheStart[s];
+            }
+            logits = model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation,
+                    LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            List<Integer> still = new ArrayList<>();
+            for (int i = 0; i < m; i++) {
+                int s = active.get(i);
+                next[s] = sampler.sample(logits[i], random[s]);
+                if (accept(s, next[s], out, eosIds, maxNewTokens, listener)) still.add(s);
+            }
+            active = still;
+        }
+        return toArrays(out);
+    }
+
+    /** Records the token unless it is EOS; true while the sequence should go on. */
+    private static boolean accept(int s, int token, List<List<Integer>> out, int[] eosIds, int max, Listener listener) {
+        for (int e : eosIds) if (e == token) return false;
+        out.get(s).add(token);
+        if (listener != null) listener.onToken(s, token);
+        return out.get(s).size() < max;
+    }
+
+    private static List<int[]> toArrays(List<List<Integer>> lists) {
+        List<int[]> r = new ArrayList<>();
+        for (List<Integer> l : lists) r.add(l.stream().mapToInt(Integer::intValue).toArray());
+        return r;
+    }
+}

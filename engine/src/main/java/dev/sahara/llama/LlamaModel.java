@@ -1,0 +1,195 @@
+package dev.sahara.llama;
+
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.backend.AttentionLayout;
+import dev.sahara.backend.Backend;
+import dev.sahara.backend.Tensor;
+import dev.sahara.model.Checkpoint;
+import dev.sahara.model.ModelConfig;
+
+/**
+ * The Llama forward pass (Llama, Mistral, Qwen2 checkpoints), written once against {@link Backend}. Read
+ * {@link #run} top to bottom: it is the model's math in the order the model computes it. Ablation is an
+ * argument, applied to q and k after RoPE and to each head's output before o_proj; the weights are never
+ * touched.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final Checkpoint checkpoint;
+    private final ModelConfig c;
+    private final Backend b;
+    private final Weights w;
+    private final double[] invFreq;
+
+    /** Which outputs a forward returns (everything else is never downloaded). */
+    public record Outputs(boolean lastLogits, boolean allLogits, boolean finalNormLast) {
+        public static final Outputs LAST_LOGITS = new Outputs(true, false, false);
+        public static final Outputs FINAL_NORM_LAST = new Outputs(false, false, true);
+    }
+
+    /**
+     * @param lastLogits    (sequences, vocab) logits at each sequence's last row, or null
+     * @param allLogits     (rows, vocab) logits at every row, or null
+     * @param finalNormLast (sequences, dim) hidden state after the final RMSNorm at each last row, or null
+     */
+    public record Result(float[][] lastLogits, float[][] allLogits, float[][] finalNormLast) {}
+
+    /**
+     * The residual stream entering every layer ({@code layer.{l}.resid_in}, (T, dim) each) for one batch under
+     * one base ablation. A forward whose ablation differs from the base only at layers ≥ l can start at layer l
+     * from here: the layers below compute exactly the same thing.
+     */
+    public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn) {}
+
+    public LlamaModel(Checkpoint checkpoint, Backend backend) {
+        this.checkpoint = checkpoint;
+        this.c = checkpoint.config();
+        this.b = backend;
+        this.w = Weights.load(checkpoint, backend);
+        this.invFreq = RopeFrequencies.of(c);
+    }
+
+    public ModelConfig config() { return c; }
+
+    public Backend backend() { return b; }
+
+    public Checkpoint checkpoint() { return checkpoint; }
+
+    /** A full prefill of packed prompts. */
+    public Result forward(TokenBatch batch, Ablation ablation, Outputs outputs) {
+        return run(batch, scratchCache(batch), ablation, 0, null, null, outputs);
+    }
+
+    /** A full prefill under {@code base} that also keeps every layer's input for {@link #forwardFrom}. */
+    public Residuals captureResiduals(TokenBatch batch, Ablation base) {
+        Tensor[] residIn = new Tensor[c.numLayers()];
+        for (int l = 0; l < residIn.length; l++) residIn[l] = b.allocate(batch.tokens().length, c.hiddenSize());
+        run(batch, scratchCache(batch), base, 0, null, residIn, new Outputs(false, false, false));
+        return new Residuals(batch, base, residIn);
+    }
+
+    /**
+     * The same result as {@code forward(r.batch(), ablation, outputs)}, starting at {@code fromLayer} from cached
+     * residuals. {@code ablation} must equal the residuals' base ablation on every layer below fromLayer.
+     */
+    public Result forwardFrom(Residuals r, int fromLayer, Ablation ablation, Outputs outputs) {
+        if (fromLayer < 0 || fromLayer >= c.numLayers()) throw new IllegalArgumentException("fromLayer " + fromLayer);
+        if (!ablation.below(fromLayer).equals(r.base().below(fromLayer))) {
+            throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
+        }
+        Tensor x = b.allocate(r.batch().tokens().length, c.hiddenSize());
+        b.copy(x, r.residIn()[fromLayer]);
+        return run(r.batch(), scratchCache(r.batch()), ablation, fromLayer, x, null, outputs);
+    }
+
+    /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
+    public Result step(TokenBatch batch, KvCache cache, Ablation ablation, Outputs outputs) {
+        return run(batch, cache, ablation, 0, null, null, outputs);
+    }
+
+    private KvCache scratchCache(TokenBatch batch) { return KvCache.scratch(b, batch.tokens().length, c.kvDim()); }
+
+    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, int fromLayer, Tensor start, Tensor[] capture, Outputs outputs) {
+        AttentionLayout layout = batch.layout();
+        checkLength(layout);
+        int T = batch.tokens().length, dim = c.hiddenSize(), hd = c.headDim();
+        int[] positions = layout.positions(), cacheRows = layout.cacheRows();
+
+        Tensor x = start;                                   // (T, dim) residual stream
+        if (x == null) {
+            x = b.allocate(T, dim);
+            b.embed(x, w.embed(), batch.tokens());
+        }
+        Tensor xn = b.allocate(T, dim);                     // (T, dim) normed input of a sub-block
+        Tensor q = b.allocate(T, c.qDim());                 // (T, n_heads · head_dim)
+        Tensor k = b.allocate(T, c.kvDim());                // (T, n_kv_heads · head_dim) this batch's keys
+        Tensor v = b.allocate(T, c.kvDim());                // (T, n_kv_heads · head_dim) this batch's values
+        Tensor att = b.allocate(T, c.qDim());               // (T, n_heads · head_dim) per-head outputs, before o_proj
+        Tensor o = b.allocate(T, dim);                      // (T, dim) a sub-block's output
+        Tensor gate = b.allocate(T, c.intermediateSize());  // (T, hidden)
+        Tensor up = b.allocate(T, c.intermediateSize());    // (T, hidden)
+
+        for (int l = fromLayer; l < c.numLayers(); l++) {
+            Weights.Layer lw = w.layers()[l];
+            Ablation.LayerEdits edits = ablation.forLayer(l, c);
+            if (capture != null) b.copy(capture[l], x);
+
+            // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
+            b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
+            b.matmul(q, xn, lw.wq(), lw.bq());
+            b.matmul(k, xn, lw.wk(), lw.bk());
+            b.matmul(v, xn, lw.wv(), lw.bv());
+            b.rope(q, c.numHeads(), hd, positions, invFreq);
+            b.rope(k, c.numKvHeads(), hd, positions, invFreq);
+            b.editHeads(q, hd, edits.q());
+            b.editHeads(k, hd, edits.k());
+            b.scatterRows(kv.k(l), cacheRows, k);
+            b.scatterRows(kv.v(l), cacheRows, v);
+            b.attention(att, q, kv.k(l), kv.v(l), layout, c.numHeads(), c.numKvHeads(), hd);
+            b.editHeads(att, hd, edits.out());
+            b.matmul(o, att, lw.wo(), null);
+            b.add(x, o);
+
+            // feed-forward: x += down(silu(gate(xn)) · up(xn))
+            b.rmsNorm(xn, x, lw.ffnNorm(), c.rmsNormEps());
+            b.matmul(gate, xn, lw.wGate(), null);
+            b.matmul(up, xn, lw.wUp(), null);
+            b.swiglu(gate, up);
+            b.matmul(o, gate, lw.wDown(), null);
+            b.add(x, o);
+        }
+        if (!outputs.lastLogits() && !outputs.allLogits() && !outputs.finalNormLast()) return new Result(null, null, null);
+
+        int[] lastRows = layout.lastRows();
+        int[] headRows = outputs.allLogits() ? identity(T) : lastRows;
+        Tensor h = b.allocate(headRows.length, dim);        // (rows, dim) final-norm states
+        b.gatherRows(h, x, headRows);
+        b.rmsNorm(h, h, w.norm(), c.rmsNormEps());
+        float[][] finalNorm = null, last = null, all = null;
+        if (outputs.finalNormLast()) {
+            float[] flat = b.download(h);
+            finalNorm = new float[lastRows.length][];
+            for (int s = 0; s < lastRows.length; s++) {
+                int row = outputs.allLogits() ? lastRows[s] : s;
+                finalNorm[s] = java.util.Arrays.copyOfRange(flat, row * dim, (row + 1) * dim);
+            }
+        }
+        if (outputs.lastLogits() || outputs.allLogits()) {
+            Tensor logits = b.allocate(headRows.length, c.vocabSize());  // (rows, vocab)
+            b.matmul(logits, h, w.lmHead(), null);
+            float[][] rows = split(b.download(logits), c.vocabSize());
+            if (outputs.allLogits()) all = rows;
+            if (outputs.lastLogits()) {
+                last = new float[lastRows.length][];
+                for (int s = 0; s < lastRows.length; s++) last[s] = rows[outputs.allLogits() ? lastRows[s] : s];
+            }
+        }
+        return new Result(last, all, finalNorm);
+    }
+
+    private void checkLength(AttentionLayout layout) {
+        int longest = layout.maxPosition();
+        if (c.slidingWindow() > 0 && longest > c.slidingWindow()) {
+            throw new SaharaException("a sequence of " + longest + " tokens is longer than the model's sliding_window " + c.slidingWindow()
+                    + ", which this engine does not implement");
+        }
+    }
+
+    private static int[] identity(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) r[i] = i;
+        return r;
+    }
+
+    private static float[][] split(float[] flat, int cols) {
+        float[][] out = new float[flat.length / cols][];
+        for (int r = 0; r < out.length; r++) out[r] = java.util.Arrays.copyOfRange(flat, r * cols, (r + 1) * cols);
+        return out;
+    }
+
+    @Override
+    public void close() {
+        b.close();
+        checkpoint.close();
+    }
+}

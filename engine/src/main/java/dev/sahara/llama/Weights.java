@@ -1,0 +1,57 @@
+package dev.sahara.llama;
+
+import dev.sahara.backend.Backend;
+import dev.sahara.backend.Weight;
+import dev.sahara.model.Checkpoint;
+import dev.sahara.model.ModelConfig;
+
+/**
+ * The model's weights as the backend holds them, by Hugging Face tensor name. Shapes are checked against
+ * config.json on load: a missing tensor or a wrong shape is an error naming the file.
+ *
+ * @param embed   (vocab, dim)              model.embed_tokens.weight
+ * @param norm    (dim)                     model.norm.weight
+ * @param lmHead  (vocab, dim)              lm_head.weight, or embed when tied
+ */
+public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) {
+
+    /**
+     * @param attnNorm (dim)                          input_layernorm
+     * @param wq       (n_heads · head_dim, dim)      q_proj; bq its bias or null
+     * @param wk       (n_kv_heads · head_dim, dim)   k_proj; bk its bias or null
+     * @param wv       (n_kv_heads · head_dim, dim)   v_proj; bv its bias or null
+     * @param wo       (dim, n_heads · head_dim)      o_proj
+     * @param ffnNorm  (dim)                          post_attention_layernorm
+     * @param wGate    (hidden, dim)                  mlp.gate_proj
+     * @param wUp      (hidden, dim)                  mlp.up_proj
+     * @param wDown    (dim, hidden)                  mlp.down_proj
+     */
+    public record Layer(Weight attnNorm, Weight wq, Weight bq, Weight wk, Weight bk, Weight wv, Weight bv, Weight wo,
+                        Weight ffnNorm, Weight wGate, Weight wUp, Weight wDown) {}
+
+    public static Weights load(Checkpoint ck, Backend b) {
+        ModelConfig c = ck.config();
+        long dim = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), hidden = c.intermediateSize(), vocab = c.vocabSize();
+        Layer[] layers = new Layer[c.numLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            String p = "model.layers." + l + ".";
+            boolean bias = c.attentionBias();
+            layers[l] = new Layer(
+                    b.weight(ck.tensor(p + "input_layernorm.weight", dim)),
+                    b.weight(ck.tensor(p + "self_attn.q_proj.weight", q, dim)),
+                    bias ? b.weight(ck.tensor(p + "self_attn.q_proj.bias", q)) : null,
+                    b.weight(ck.tensor(p + "self_attn.k_proj.weight", kv, dim)),
+                    bias ? b.weight(ck.tensor(p + "self_attn.k_proj.bias", kv)) : null,
+                    b.weight(ck.tensor(p + "self_attn.v_proj.weight", kv, dim)),
+                    bias ? b.weight(ck.tensor(p + "self_attn.v_proj.bias", kv)) : null,
+                    b.weight(ck.tensor(p + "self_attn.o_proj.weight", dim, q)),
+                    b.weight(ck.tensor(p + "post_attention_layernorm.weight", dim)),
+                    b.weight(ck.tensor(p + "mlp.gate_proj.weight", hidden, dim)),
+                    b.weight(ck.tensor(p + "mlp.up_proj.weight", hidden, dim)),
+                    b.weight(ck.tensor(p + "mlp.down_proj.weight", dim, hidden)));
+        }
+        Weight embed = b.weight(ck.tensor("model.embed_tokens.weight", vocab, dim));
+        Weight head = c.tieWordEmbeddings() ? embed : b.weight(ck.tensor("lm_head.weight", vocab, dim));
+        return new Weights(embed, layers, b.weight(ck.tensor("model.norm.weight", dim)), head);
+    }
+}

@@ -1,0 +1,130 @@
+package dev.sahara.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sahara.SaharaException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * The model's shape and constants, from Hugging Face's config.json. Everything model-specific that the
+ * forward needs lives here, never as a constant in code.
+ *
+ * @param headDim          config's {@code head_dim} when given, else hidden_size / num_attention_heads
+ * @param attentionBias    q/k/v projections carry a bias (Qwen2, or {@code attention_bias: true})
+ * @param ropeScaling      null when absent or of type "default"
+ * @param slidingWindow    0 when the model attends to the whole context
+ */
+public record ModelConfig(
+        String architecture,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        int vocabSize,
+        float rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        boolean tieWordEmbeddings,
+        int maxPositionEmbeddings,
+        boolean attentionBias,
+        int slidingWindow) {
+
+    public static final Set<String> ARCHITECTURES = Set.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
+
+    /** RoPE frequency scaling. {@code type} is "llama3" or "linear". */
+    public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {}
+
+    public boolean isGqa() { return numKvHeads != numHeads; }
+
+    public int qDim() { return numHeads * headDim; }
+
+    public int kvDim() { return numKvHeads * headDim; }
+
+    public static ModelConfig load(Path modelDir) {
+        Path file = modelDir.resolve("config.json");
+        if (!Files.isDirectory(modelDir)) throw SaharaException.inFile(modelDir, "model folder does not exist");
+        if (!Files.isRegularFile(file)) throw SaharaException.inFile(file, "missing (a Hugging Face model folder needs config.json)");
+        return parse(Json.readObject(file), file);
+    }
+
+    static ModelConfig parse(JsonNode c, Path file) {
+        JsonNode archs = c.path("architectures");
+        String arch = archs.isArray() && archs.size() == 1 && archs.get(0).isTextual() ? archs.get(0).asText() : null;
+        if (arch == null) throw SaharaException.inFile(file, "architectures must list exactly one architecture, got " + archs);
+        if (!ARCHITECTURES.contains(arch)) {
+            throw SaharaException.inFile(file, "architecture " + arch + " is not supported (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
+        }
+        if (c.has("quantization_config")) throw SaharaException.inFile(file, "quantized checkpoints are not supported (quantization_config is set)");
+        String act = c.path("hidden_act").asText("silu");
+        if (!act.equals("silu")) throw SaharaException.inFile(file, "hidden_act " + act + " is not supported (only silu)");
+
+        int hidden = positive(c, "hidden_size", file);
+        int heads = positive(c, "num_attention_heads", file);
+        int kvHeads = c.has("num_key_value_heads") && !c.get("num_key_value_heads").isNull() ? positive(c, "num_key_value_heads", file) : heads;
+        if (heads % kvHeads != 0) throw SaharaException.inFile(file, "num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+        int headDim;
+        if (c.has("head_dim") && !c.get("head_dim").isNull()) {
+            headDim = positive(c, "head_dim", file);
+        } else {
+            if (hidden % heads != 0) throw SaharaException.inFile(file, "hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads + " and head_dim is not given");
+            headDim = hidden / heads;
+        }
+        if (headDim % 2 != 0) throw SaharaException.inFile(file, "head_dim " + headDim + " must be even for RoPE");
+        if (c.has("partial_rotary_factor") && c.get("partial_rotary_factor").asDouble() != 1.0) {
+            throw SaharaException.inFile(file, "partial_rotary_factor " + c.get("partial_rotary_factor") + " is not supported");
+        }
+        boolean bias = arch.equals("Qwen2ForCausalLM") || c.path("attention_bias").asBoolean(false);
+        if (c.path("mlp_bias").asBoolean(false)) throw SaharaException.inFile(file, "mlp_bias is not supported");
+        int window = 0;
+        JsonNode sw = c.path("sliding_window");
+        boolean useSw = arch.equals("MistralForCausalLM") || c.path("use_sliding_window").asBoolean(false);
+        if (useSw && sw.canConvertToInt() && sw.asInt() > 0) window = sw.asInt();
+        return new ModelConfig(arch, hidden, positive(c, "intermediate_size", file), positive(c, "num_hidden_layers", file), heads, kvHeads,
+                headDim, positive(c, "vocab_size", file), (float) number(c, "rms_norm_eps", 1e-6, file),
+                number(c, "rope_theta", 10000.0, file), ropeScaling(c.path("rope_scaling"), file),
+                c.path("tie_word_embeddings").asBoolean(false), c.path("max_position_embeddings").asInt(4096), bias, window);
+    }
+
+    private static RopeScaling ropeScaling(JsonNode r, Path file) {
+        if (r.isMissingNode() || r.isNull()) return null;
+        if (!r.isObject()) throw SaharaException.inFile(file, "rope_scaling must be an object or null");
+        String type = r.has("rope_type") ? r.get("rope_type").asText() : r.path("type").asText("");
+        switch (type) {
+            case "default":
+                return null;
+            case "linear": {
+                double factor = r.path("factor").asDouble(0);
+                if (!(factor > 0)) throw SaharaException.inFile(file, "rope_scaling of type linear needs factor > 0");
+                return new RopeScaling(type, factor, 0, 0, 0);
+            }
+            case "llama3": {
+                double factor = r.path("factor").asDouble(0), low = r.path("low_freq_factor").asDouble(0), high = r.path("high_freq_factor").asDouble(0);
+                int orig = r.path("original_max_position_embeddings").asInt(0);
+                if (!(factor > 0) || !(low > 0) || !(high > low) || orig <= 0) {
+                    throw SaharaException.inFile(file, "rope_scaling of type llama3 needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings, got " + r);
+                }
+                return new RopeScaling(type, factor, low, high, orig);
+            }
+            default:
+                throw SaharaException.inFile(file, "rope_scaling type '" + type + "' is not supported (supported: llama3, linear)");
+        }
+    }
+
+    private static int positive(JsonNode c, String key, Path file) {
+        JsonNode n = c.get(key);
+        if (n == null || n.isNull()) throw SaharaException.inFile(file, "missing " + key);
+        if (!n.canConvertToInt() || !n.isIntegralNumber() || n.asInt() <= 0) throw SaharaException.inFile(file, key + " must be a positive integer, got " + n);
+        return n.asInt();
+    }
+
+    private static double number(JsonNode c, String key, double dflt, Path file) {
+        JsonNode n = c.get(key);
+        if (n == null || n.isNull()) return dflt;
+        if (!n.isNumber() || !(n.asDouble() > 0)) throw SaharaException.inFile(file, key + " must be a positive number, got " + n);
+        return n.asDouble();
+    }
+}
