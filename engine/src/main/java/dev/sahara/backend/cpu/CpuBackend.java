@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The CPU backend: float32 activations on the heap, weights read in place from the mapped checkpoint in
  * their dtype, Vector API inner loops, all cores through {@link Parallel}. Deterministic: every output
- * element is summed in one fixed order whatever the thread count.
+ * element is summed in one fixed order whatever the thread count or JIT tier: no {@code reduceLanes(ADD)}
+ * (its float order is unspecified) and StrictMath for exp / cos / sin.
  */
 public final class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = WeightDecoder.F;
@@ -61,7 +62,7 @@ public final class CpuBackend implements Backend {
             int base = t * n;
             double ss = 0;
             for (int i = 0; i < n; i++) ss += (double) in[base + i] * in[base + i];
-            float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+            float inv = (float) (1.0 / StrictMath.sqrt(ss / n + eps));
             for (int i = 0; i < n; i++) o[base + i] = in[base + i] * inv * g[i];
         });
     }
@@ -90,8 +91,8 @@ public final class CpuBackend implements Backend {
             float[] cos = new float[half], sin = new float[half];
             for (int i = 0; i < half; i++) {
                 double angle = positions[t] * invFreq[i];
-                cos[i] = (float) Math.cos(angle);
-                sin[i] = (float) Math.sin(angle);
+                cos[i] = (float) StrictMath.cos(angle);
+                sin[i] = (float) StrictMath.sin(angle);
             }
             for (int h = 0; h < heads; h++) {
                 int base = t * cols + h * headDim;
@@ -147,7 +148,7 @@ public final class CpuBackend implements Backend {
         int qCols = q.cols(), kvCols = kCache.cols(), group = heads / kvHeads;
         int[] seqOfRow = new int[layout.rows()];
         for (int s = 0; s < layout.sequences(); s++) for (int i = 0; i < layout.newTokens()[s]; i++) seqOfRow[layout.rowStart()[s] + i] = s;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
+        float scale = (float) (1.0 / StrictMath.sqrt(headDim));
         parallel.forRange(layout.rows() * heads, task -> {
             int row = task / heads, h = task % heads, s = seqOfRow[row];
             int pos = layout.pastLen()[s] + row - layout.rowStart()[s];
@@ -160,7 +161,7 @@ public final class CpuBackend implements Backend {
             }
             double sum = 0;
             for (int j = 0; j <= pos; j++) {
-                score[j] = (float) Math.exp(score[j] - max);
+                score[j] = (float) StrictMath.exp(score[j] - max);
                 sum += score[j];
             }
             float inv = (float) (1.0 / sum);
@@ -175,7 +176,7 @@ public final class CpuBackend implements Backend {
         float[] g = f(gate), u = f(up);
         int cols = gate.cols();
         parallel.forRange(gate.rows(), t -> {
-            for (int i = t * cols; i < (t + 1) * cols; i++) g[i] = (float) (g[i] / (1.0 + Math.exp(-g[i]))) * u[i];
+            for (int i = t * cols; i < (t + 1) * cols; i++) g[i] = (float) (g[i] / (1.0 + StrictMath.exp(-g[i]))) * u[i];
         });
     }
 
@@ -200,7 +201,7 @@ public final class CpuBackend implements Backend {
             FloatVector acc = FloatVector.zero(F);
             int upper = n - n % L;
             for (; i < upper; i += L) acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Lanes.sum(acc);
         }
         for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
         return sum;

@@ -1,7 +1,6 @@
 package dev.sahara.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -52,7 +51,7 @@ final class MatMulKernel {
         FloatVector[] acc = {a00, a01, a10, a11, a20, a21, a30, a31};
         for (int r = 0; r < 4; r++) {
             for (int c = 0; c < 2; c++) {
-                float s = acc[r * 2 + c].reduceLanes(VectorOperators.ADD);
+                float s = Lanes.sum(acc[r * 2 + c]);
                 int xo = x0 + r * k, wo = w0 + c * k;
                 for (int i = upper; i < k; i++) s += x[xo + i] * w[wo + i];
                 out[(t + r) * outCols + n0 + j + c] = s;
@@ -64,7 +63,7 @@ final class MatMulKernel {
     private static float dot(float[] x, int xo, float[] w, int wo, int k, int upper) {
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < upper; i += L) acc = FloatVector.fromArray(F, x, xo + i).fma(FloatVector.fromArray(F, w, wo + i), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (int i = upper; i < k; i++) s += x[xo + i] * w[wo + i];
         return s;
     }

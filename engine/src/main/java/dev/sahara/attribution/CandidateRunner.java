@@ -1,0 +1,38 @@
+package dev.sahara.attribution;
+
+import dev.sahara.ablate.Ablation;
+import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.TokenBatch;
+
+/**
+ * Runs one batch of prompts under "base ablation + one more head", the inner loop of Ships, sweeps and
+ * Sahara. With prefix reuse, the residual stream entering every layer is captured once per base ablation and
+ * a candidate in layer l starts at layer l: the layers below compute exactly what they computed for the
+ * base (SPEC.md, "Sahara"). Without it, every candidate is a full forward; both give the same numbers.
+ */
+public final class CandidateRunner {
+    private final LlamaModel model;
+    private final TokenBatch batch;
+    private final boolean prefixReuse;
+    private LlamaModel.Residuals residuals;
+
+    public CandidateRunner(LlamaModel model, TokenBatch batch, boolean prefixReuse) {
+        this.model = model;
+        this.batch = batch;
+        this.prefixReuse = prefixReuse;
+    }
+
+    public TokenBatch batch() { return batch; }
+
+    public LlamaModel.Result run(Ablation ablation, LlamaModel.Outputs outputs) { return model.forward(batch, ablation, outputs); }
+
+    /** The batch under {@code base} plus {@code head} ablated with (mode, ε). */
+    public LlamaModel.Result runCandidate(Ablation base, HeadId head, AblationMode mode, float epsilon, LlamaModel.Outputs outputs) {
+        Ablation candidate = base.with(head, mode, epsilon);
+        if (!prefixReuse) return model.forward(batch, candidate, outputs);
+        if (residuals == null || !residuals.base().equals(base)) residuals = model.captureResiduals(batch, base);
+        return model.forwardFrom(residuals, head.layer(), candidate, outputs);
+    }
+}

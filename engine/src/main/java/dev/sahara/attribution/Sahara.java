@@ -1,0 +1,89 @@
+package dev.sahara.attribution;
+
+import dev.sahara.ablate.Ablation;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.TokenBatch;
+import dev.sahara.model.ModelConfig;
+import org.ejml.data.DMatrixRMaj;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Dataset-level Ships and Sahara (paper §4, Algorithm 1). The baseline activations M₀ — final-norm states at
+ * each prompt's last token, unablated — are computed once; a candidate's score is the principal angle
+ * between the leading r_main left singular vectors of M₀ and of the activations with (group ∪ {head})
+ * ablated. Sahara grows the group greedily, the first maximum winning ties, in (layer, head) order.
+ */
+public final class Sahara {
+    /** One greedy step: the score of every candidate ([layer][head], NaN for heads already in the group) and the pick. */
+    public record Step(int index, List<HeadId> groupBefore, double[][] scores, HeadId picked, double pickedScore, double seconds) {}
+
+    public record Result(List<HeadId> group, List<Step> steps) {}
+
+    private final LlamaModel model;
+    private final CandidateRunner runner;
+    private final AttributionSettings settings;
+    private final DMatrixRMaj baseVectors;
+
+    public Sahara(LlamaModel model, List<int[]> prompts, AttributionSettings settings) {
+        if (settings.rMain() > prompts.size()) {
+            throw new dev.sahara.SaharaException("--rank " + settings.rMain() + " needs at least that many prompts, the dataset has " + prompts.size());
+        }
+        this.model = model;
+        this.settings = settings;
+        this.runner = new CandidateRunner(model, TokenBatch.pack(prompts), settings.prefixReuse());
+        this.baseVectors = PrincipalAngles.leadingLeftSingularVectors(
+                runner.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), settings.rMain());
+    }
+
+    /** Dataset-level Ships of every head not in {@code group}, each ablated together with the group. */
+    public double[][] scoreAll(List<HeadId> group, Progress progress) {
+        ModelConfig c = model.config();
+        Ablation base = Ablation.of(group, settings.mode(), settings.epsilon());
+        double[][] scores = new double[c.numLayers()][c.numHeads()];
+        int total = c.numLayers() * c.numHeads() - group.size(), done = 0;
+        for (int l = 0; l < c.numLayers(); l++) {
+            for (int h = 0; h < c.numHeads(); h++) {
+                HeadId id = new HeadId(l, h);
+                if (group.contains(id)) {
+                    scores[l][h] = Double.NaN;
+                    continue;
+                }
+                float[][] states = runner.runCandidate(base, id, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast();
+                scores[l][h] = PrincipalAngles.angleDegrees(baseVectors, PrincipalAngles.leadingLeftSingularVectors(states, settings.rMain()));
+                progress.update(++done, total, id.label());
+            }
+        }
+        return scores;
+    }
+
+    /** Algorithm 1 with group size {@code steps}. */
+    public Result run(int steps, Progress progress) {
+        ModelConfig c = model.config();
+        if (steps < 1 || steps > c.numLayers() * c.numHeads()) {
+            throw new dev.sahara.SaharaException("--group-size must be in 1.." + c.numLayers() * c.numHeads() + ", got " + steps);
+        }
+        List<HeadId> group = new ArrayList<>();
+        List<Step> done = new ArrayList<>();
+        for (int s = 0; s < steps; s++) {
+            long t0 = System.nanoTime();
+            int step = s + 1;
+            double[][] scores = scoreAll(group, (d, t, what) -> progress.update(d, t, "step " + step + "/" + steps + " " + what));
+            HeadId best = null;
+            double bestScore = Double.NEGATIVE_INFINITY;
+            for (int l = 0; l < c.numLayers(); l++) {
+                for (int h = 0; h < c.numHeads(); h++) {
+                    if (!Double.isNaN(scores[l][h]) && scores[l][h] > bestScore) {
+                        bestScore = scores[l][h];
+                        best = new HeadId(l, h);
+                    }
+                }
+            }
+            done.add(new Step(step, List.copyOf(group), scores, best, bestScore, (System.nanoTime() - t0) / 1e9));
+            group.add(best);
+        }
+        return new Result(List.copyOf(group), done);
+    }
+}
