@@ -109,12 +109,10 @@ public final class Tokenizer implements AutoCloseable {
             int bosId = bosToken == null ? -1 : tokenId(tok, specials, cfgFile, bosToken);
             int eosId = eosToken == null ? -1 : tokenId(tok, specials, cfgFile, eosToken);
             if (bosId < 0 && gen != null) bosId = optInt(genFile, gen, "bos_token_id", -1);
-            if (bosToken == null && bosId >= 0) bosToken = hf.decode(new long[] {bosId}, false);
 
             Set<Integer> eos = new LinkedHashSet<>();
             if (gen != null) eos.addAll(intOrList(genFile, gen, "eos_token_id"));
             if (eosId >= 0) eos.add(eosId);
-            if (eosToken == null && !eos.isEmpty()) eosToken = hf.decode(new long[] {eos.iterator().next()}, false);
             for (int id : eos) {
                 if (id < 0 || id >= vocabSize) {
                     throw SaharaException.inFile(genFile, "eos_token_id " + id + " is outside the vocabulary (0.." + (vocabSize - 1) + ")");
@@ -181,7 +179,10 @@ public final class Tokenizer implements AutoCloseable {
                 .replace(" 've", "'ve").replace(" 're", "'re");
     }
 
-    /** The BOS id, or -1 if the model has none. */
+    /**
+     * The id of tokenizer_config.json's bos_token; where that names none, generation_config.json's
+     * bos_token_id; else -1.
+     */
     public int bosId() { return bosId; }
 
     /**
@@ -190,10 +191,13 @@ public final class Tokenizer implements AutoCloseable {
      */
     public int[] eosIds() { return eosIds.clone(); }
 
-    /** The BOS token's text (e.g. "&lt;s&gt;"), or null if the model has none. */
+    /**
+     * tokenizer_config.json's bos_token (e.g. "&lt;s&gt;"), or null if it names none (Qwen2),
+     * which is what chat templates get as {@code bos_token}.
+     */
     public String bosToken() { return bosToken; }
 
-    /** The EOS token's text (e.g. "&lt;/s&gt;"), or null if the model has none. */
+    /** tokenizer_config.json's eos_token (e.g. "&lt;/s&gt;"), or null if it names none. */
     public String eosToken() { return eosToken; }
 
     /** tokenizer_config.json's chat_template (the "default" one when it lists several). */

@@ -108,6 +108,19 @@ class TokenizerTest {
     }
 
     @Test
+    void nullBosTokenAsInQwen2(@TempDir Path dir) throws IOException {
+        copyTokenizerJson(dir);
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": null, \"eos_token\": \"<|eot_id|>\"}");
+        Files.writeString(dir.resolve("generation_config.json"), "{\"bos_token_id\": 266, \"eos_token_id\": 267}");
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            assertEquals(null, t.bosToken());                  // chat templates get bos_token = None
+            assertEquals(266, t.bosId());                      // generation_config's bos_token_id
+            assertArrayEquals(new int[] {267}, t.eosIds());
+            assertArrayEquals(new int[] {265, 259}, t.encode("hello", true));  // tokenizer.json's post-processor
+        }
+    }
+
+    @Test
     void onlyTokenizerJson(@TempDir Path dir) throws IOException {
         copyTokenizerJson(dir);
         try (Tokenizer t = Tokenizer.load(dir)) {
