@@ -108,7 +108,12 @@ public final class Tokenizer implements AutoCloseable {
         try {
             int bosId = bosToken == null ? -1 : tokenId(tok, specials, cfgFile, bosToken);
             int eosId = eosToken == null ? -1 : tokenId(tok, specials, cfgFile, eosToken);
-            if (bosId < 0 && gen != null) bosId = optInt(genFile, gen, "bos_token_id", -1);
+            if (bosId < 0 && gen != null) {
+                bosId = optInt(genFile, gen, "bos_token_id", -1);
+                if (bosId >= vocabSize) {
+                    throw SaharaException.inFile(genFile, "bos_token_id " + bosId + " is outside the vocabulary (0.." + (vocabSize - 1) + ")");
+                }
+            }
 
             Set<Integer> eos = new LinkedHashSet<>();
             if (gen != null) eos.addAll(intOrList(genFile, gen, "eos_token_id"));
@@ -121,7 +126,7 @@ public final class Tokenizer implements AutoCloseable {
 
             if (addBos == null && addEos != null) addBos = Boolean.TRUE;   // LlamaTokenizerFast's defaults
             if (addEos == null && addBos != null) addEos = Boolean.FALSE;
-            if (Boolean.TRUE.equals(addBos) && bosId < 0) {
+            if (Boolean.TRUE.equals(addBos) && bosToken == null) {   // as LlamaTokenizerFast refuses it
                 throw SaharaException.inFile(cfgFile, "add_bos_token is true but there is no bos_token");
             }
             if (Boolean.TRUE.equals(addEos) && eosId < 0) {
