@@ -1,0 +1,143 @@
+package dev.sahara.model;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.sahara.SaharaException;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A Hugging Face chat template ({@code chat_template} in tokenizer_config.json), rendered as
+ * {@code apply_chat_template(messages, tokenize=False, add_generation_prompt=...)} does.
+ *
+ * <p>Hugging Face renders with Python jinja2 ({@code trim_blocks=True, lstrip_blocks=True},
+ * a {@code raise_exception} global). Jinjava matches it byte for byte only with the legacy
+ * overrides set below (see TOOLCHAIN.md, "Libraries"); ChatTemplateTest compares the real
+ * Llama-2/3/3.1, Mistral, Qwen2 and Vicuna templates against jinja2's output.
+ */
+public final class ChatTemplate {
+    /** One chat turn; role is "system", "user" or "assistant". */
+    public record Message(String role, String content) {
+        public Message {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(content, "content");
+        }
+    }
+
+    private static final Jinjava JINJAVA = newJinjava();
+
+    private final String source;
+    private final Path origin;
+
+    /**
+     * @param source the template text (after JSON decoding)
+     * @param origin the file it came from, named in error messages; may be null
+     */
+    public ChatTemplate(String source, Path origin) {
+        this.source = Objects.requireNonNull(source, "source");
+        this.origin = origin;
+    }
+
+    public String source() { return source; }
+
+    /**
+     * Renders the template with the variables Hugging Face passes: {@code messages},
+     * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (null when the model
+     * has none, as in Python).
+     *
+     * @throws SaharaException when the template calls raise_exception (with its message) or
+     *                         cannot be parsed or evaluated
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken) {
+        List<Map<String, Object>> msgs = new ArrayList<>();
+        for (Message m : messages) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("role", m.role());
+            map.put("content", m.content());
+            msgs.add(map);
+        }
+        Map<String, Object> vars = new HashMap<>();
+        vars.put("messages", msgs);
+        vars.put("add_generation_prompt", addGenerationPrompt);
+        vars.put("bos_token", bosToken);
+        vars.put("eos_token", eosToken);
+
+        RenderResult result;
+        try {
+            result = JINJAVA.renderForResult(source, vars);
+        } catch (TemplateRaised e) {
+            throw fail("the chat template raised: " + e.getMessage());
+        } catch (RuntimeException e) {
+            TemplateRaised raised = findRaised(e);
+            if (raised != null) throw fail("the chat template raised: " + raised.getMessage());
+            throw fail("the chat template failed: " + e.getMessage());
+        }
+        for (TemplateError error : result.getErrors()) {
+            TemplateRaised raised = findRaised(error.getException());
+            if (raised != null) throw fail("the chat template raised: " + raised.getMessage());
+        }
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw fail("the chat template failed: " + error.getMessage()
+                        + (error.getLineno() > 0 ? " (template line " + error.getLineno() + ")" : ""));
+            }
+        }
+        return result.getOutput();
+    }
+
+    private SaharaException fail(String problem) {
+        return origin != null ? SaharaException.inFile(origin, problem) : new SaharaException(problem);
+    }
+
+    private static TemplateRaised findRaised(Throwable t) {
+        for (int depth = 0; t != null && depth < 20; depth++, t = t.getCause()) {
+            if (t instanceof TemplateRaised r) return r;
+        }
+        return null;
+    }
+
+    private static Jinjava newJinjava() {
+        LegacyOverrides legacy = LegacyOverrides.newBuilder()
+                .withUseTrimmingForNotesAndExpressions(true)
+                .withParseWhitespaceControlStrictly(true)
+                .withUseNaturalOperatorPrecedence(true)
+                .withHandleBackslashInQuotesOnly(true)
+                .withAllowAdjacentTextNodes(true)
+                .withKeepNullableLoopValues(true)
+                .build();
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withLegacyOverrides(legacy)
+                .build();
+        Jinjava jinjava = new Jinjava(config);
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
+                "", "raise_exception", Functions.class, "raiseException", Object.class));
+        return jinjava;
+    }
+
+    /** Thrown by a template's {@code raise_exception(message)}. */
+    static final class TemplateRaised extends RuntimeException {
+        TemplateRaised(String message) { super(message, null, false, false); }
+    }
+
+    /** Functions the templates call; public because jinjava invokes them reflectively. */
+    public static final class Functions {
+        private Functions() {}
+
+        /** jinja2's {@code raise_exception(message)} as transformers defines it. */
+        public static Object raiseException(Object message) {
+            throw new TemplateRaised(String.valueOf(message));
+        }
+    }
+}
