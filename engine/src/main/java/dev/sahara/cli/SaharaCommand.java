@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 /** The top-level command: {@code java -jar engine.jar <command> ...}. One subcommand per file in this package. */
 @Command(name = "engine.jar", mixinStandardHelpOptions = true, versionProvider = SaharaCommand.Version.class,
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
-        subcommands = {})
+        subcommands = {InspectCommand.class, GenerateCommand.class, LogitsCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
     public static final int EXIT_USAGE = 2;
@@ -20,7 +20,9 @@ public final class SaharaCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        return newCommandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args);
+        var utf8 = java.nio.charset.StandardCharsets.UTF_8;
+        return newCommandLine(new PrintWriter(new java.io.OutputStreamWriter(System.out, utf8), true),
+                new PrintWriter(new java.io.OutputStreamWriter(System.err, utf8), true)).execute(args);
     }
 
     /** A command line whose errors are one line on {@code err} and exit code 2. */

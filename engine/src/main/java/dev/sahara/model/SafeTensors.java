@@ -83,7 +83,7 @@ public final class SafeTensors {
                 if (!d.canConvertToLong() || d.asLong() < 0) throw SaharaException.inFile(file, where + ": bad shape " + t.get("shape"));
                 shape[i] = d.asLong();
                 count = Math.multiplyHigh(count, shape[i]) != 0 ? Long.MAX_VALUE : count * shape[i];
-                if (count < 0 || count > dataSize) throw SaharaException.inFile(file, where + ": shape " + t.get("shape") + " is larger than the file");
+                if (count < 0 || count > dataSize) throw SaharaException.inFile(file, where + ": shape " + t.get("shape") + " needs more bytes than the file holds (truncated file?)");
             }
             JsonNode b = t.get("data_offsets").get(0), en = t.get("data_offsets").get(1);
             if (!b.canConvertToLong() || !en.canConvertToLong()) throw SaharaException.inFile(file, where + ": bad data_offsets " + t.get("data_offsets"));

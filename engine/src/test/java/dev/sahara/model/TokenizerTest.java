@@ -19,7 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Tokenizer on two fixtures: a hand-made byte-level BPE (src/test/resources/tokenizers/bytebpe,
@@ -221,9 +220,7 @@ class TokenizerTest {
     // ---- SentencePiece-style BPE with byte fallback: stories260K ----
 
     static Path stories260K() {
-        Path dir = Path.of(System.getProperty("sahara.repo", "..")).resolve("test-models/stories260K");
-        assumeTrue(Files.isRegularFile(dir.resolve("tokenizer.json")), "no " + dir.resolve("tokenizer.json"));
-        return dir;
+        return dev.sahara.testing.TestModels.stories260K();
     }
 
     @Test

@@ -1,0 +1,42 @@
+package dev.sahara.cli;
+
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.model.ModelConfig;
+import picocli.CommandLine.Option;
+
+/** --ablate L2H26,3-8 --ablation MODE --epsilon E: heads ablated while a command runs. */
+public final class AblationOptions {
+    /** SPEC.md: ε for the ablated model in evaluation (official surgery). */
+    public static final float EVAL_EPSILON = 1e-10f;
+
+    @Option(names = "--ablate", paramLabel = "HEADS", description = "Heads to ablate, e.g. L2H26,L3H8 (also 2-26 or 2.26; 0-based).")
+    public String heads;
+
+    @Option(names = "--ablation", paramLabel = "MODE", description = "undiff-q | undiff-k | scale-v | mean-q | mean-k | mean-v. Default: undiff-q.")
+    public String mode;
+
+    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v.")
+    public Float epsilon;
+
+    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA, where they change every query head sharing the KV head.")
+    public boolean allowGroupedKv;
+
+    public AblationMode mode() { return mode == null ? AblationMode.UNDIFF_Q : AblationMode.parse(mode); }
+
+    public float epsilon(float dflt) {
+        float e = epsilon == null ? dflt : epsilon;
+        if (!(e >= 0) || Float.isInfinite(e)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + e);
+        return e;
+    }
+
+    public Ablation ablation(ModelConfig c, float defaultEpsilon) {
+        if (heads == null || heads.isBlank()) {
+            if (mode != null || epsilon != null) throw new SaharaException("--ablation/--epsilon given without --ablate HEADS");
+            return Ablation.none();
+        }
+        return Ablation.of(HeadId.parseList(heads), mode(), epsilon(defaultEpsilon)).checkIn(c, allowGroupedKv);
+    }
+}

@@ -1,0 +1,56 @@
+package dev.sahara.cli;
+
+import dev.sahara.SaharaException;
+import dev.sahara.llama.Generator;
+import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.Sampler;
+import dev.sahara.model.PromptFormat;
+import dev.sahara.model.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code generate}: the prompt followed by the model's continuation, streamed to stdout (as llama2.c prints it). */
+@Command(name = "generate", description = "Generate text (greedy, or top-k sampling) with optional head ablation; prints the prompt and the continuation.")
+public final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    PromptOptions prompt;
+    @Mixin
+    AblationOptions ablation;
+    @Mixin
+    SamplingOptions sampling;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The query.")
+    String text;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "128", description = "New tokens at most. Default: ${DEFAULT-VALUE}.")
+    int maxTokens;
+
+    @Override
+    public Integer call() {
+        if (maxTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxTokens);
+        try (LlamaModel m = model.load(); Tokenizer tok = model.tokenizer()) {
+            int[] ids = prompt.format(PromptFormat.DIRECT).encode(text, prompt.system, tok);
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            Tokenizer.IncrementalDecoder decoder = tok.newDecoder(true);
+            for (int id : ids) out.print(decoder.append(id));
+            new Generator(m).generate(List.of(ids), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON), maxTokens, sampling.sampler(),
+                    tok.eosIds(), (seq, token) -> {
+                        out.print(decoder.append(token));
+                        out.flush();
+                    });
+            out.println(decoder.flush());
+            out.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,20 @@
+package dev.sahara.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+/** Runs the CLI in-process and keeps what it printed. */
+public record CliTestSupport(int exitCode, String out, String err) {
+    public static CliTestSupport run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = SaharaCommand.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+        return new CliTestSupport(code, out.toString(), err.toString());
+    }
+
+    /** The one-line error, without the "error: " prefix. */
+    public String errorLine() {
+        String e = err.strip();
+        if (e.lines().count() != 1 || !e.startsWith("error: ")) throw new AssertionError("expected one 'error: ' line on stderr, got:\n" + err);
+        return e.substring("error: ".length());
+    }
+}

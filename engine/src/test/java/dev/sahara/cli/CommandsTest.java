@@ -1,0 +1,58 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sahara.model.Json;
+import dev.sahara.testing.TestModels;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The commands other teams script against: names, output shapes, the llama2.c text. */
+class CommandsTest {
+    static final String STORIES = TestModels.stories260K().toString();
+
+    @Test
+    void generatePrintsTheLlama2cText() throws Exception {
+        CliTestSupport r = CliTestSupport.run("generate", "--model", STORIES, "--prompt", "Once upon a time", "--format", "direct", "--max-tokens", "60");
+        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(Files.readString(TestModels.stories260K().resolve("golden/greedy_once_upon_a_time.txt")), r.out());
+    }
+
+    @Test
+    void logitsJsonHasTokenIdsAndFullVocabulary() throws Exception {
+        CliTestSupport r = CliTestSupport.run("logits", "--model", STORIES, "--prompt", "Once upon a time", "--format", "direct");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        assertEquals("[1,403,407,261,378]", o.get("token_ids").toString());
+        assertEquals(512, o.get("logits").size());
+        float[] golden = TestModels.readLogits(TestModels.stories260K().resolve("golden/logits_once_upon_a_time_last.txt"));
+        for (int i = 0; i < 512; i++) assertEquals(golden[i], o.get("logits").get(i).floatValue(), 1e-4, "logit " + i);
+        CliTestSupport byIds = CliTestSupport.run("logits", "--model", STORIES, "--token-ids", "1,403,407,261,378");
+        assertEquals(r.out(), byIds.out(), "--token-ids gives the same as the tokenized prompt");
+    }
+
+    @Test
+    void ablationChangesLogitsAndEpsilonOneDoesNot() throws Exception {
+        String base = CliTestSupport.run("logits", "--model", STORIES, "--token-ids", "1,403,407,261,378").out();
+        String same = CliTestSupport.run("logits", "--model", STORIES, "--token-ids", "1,403,407,261,378", "--ablate", "L0H1", "--epsilon", "1").out();
+        String changed = CliTestSupport.run("logits", "--model", STORIES, "--token-ids", "1,403,407,261,378", "--ablate", "0-1,2.3", "--ablation", "mean-v").out();
+        assertEquals(base, same);
+        assertNotEquals(base, changed);
+    }
+
+    @Test
+    void inspectReportsShapes() throws Exception {
+        CliTestSupport r = CliTestSupport.run("inspect", "--model", STORIES, "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode o = Json.MAPPER.readTree(r.out());
+        assertEquals(5, o.get("layers").asInt());
+        assertEquals(8, o.get("heads").asInt());
+        assertEquals(4, o.get("kv_heads").asInt());
+        assertEquals(260032, o.get("parameters").asLong(), "the llama2.c README's count");
+        assertTrue(o.get("attention").asText().startsWith("GQA"));
+    }
+}
