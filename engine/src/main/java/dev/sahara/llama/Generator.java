@@ -24,6 +24,15 @@ public final class Generator {
 
     /** The generated ids of each prompt (EOS excluded). */
     public List<int[]> generate(List<int[]> prompts, Ablation ablation, int maxNewTokens, Sampler sampler, int[] eosIds, Listener listener) {
+        return generate(prompts, 0, ablation, maxNewTokens, sampler, eosIds, listener);
+    }
+
+    /**
+     * As above, for prompts {@code firstIndex ..} of a larger set run in chunks: sampling seeds and listener
+     * indices use the prompt's index in the whole set, so chunking never changes a result.
+     */
+    public List<int[]> generate(List<int[]> prompts, int firstIndex, Ablation ablation, int maxNewTokens, Sampler sampler, int[] eosIds,
+                                Listener listener) {
         if (maxNewTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxNewTokens);
         int n = prompts.size();
         List<List<Integer>> out = new ArrayList<>();
@@ -44,12 +53,12 @@ public final class Generator {
                 cache, ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits();
 
         SplittableRandom[] random = new SplittableRandom[n];
-        for (int s = 0; s < n; s++) random[s] = sampler.randomFor(s);
+        for (int s = 0; s < n; s++) random[s] = sampler.randomFor(firstIndex + s);
         List<Integer> active = new ArrayList<>();
         int[] next = new int[n];
         for (int s = 0; s < n; s++) {
             next[s] = sampler.sample(logits[s], random[s]);
-            if (accept(s, next[s], out, eosIds, maxNewTokens, listener)) active.add(s);
+            if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, listener)) active.add(s);
         }
         while (!active.isEmpty()) {
             int m = active.size();
@@ -68,7 +77,7 @@ public final class Generator {
             for (int i = 0; i < m; i++) {
                 int s = active.get(i);
                 next[s] = sampler.sample(logits[i], random[s]);
-                if (accept(s, next[s], out, eosIds, maxNewTokens, listener)) still.add(s);
+                if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, listener)) still.add(s);
             }
             active = still;
         }
@@ -76,10 +85,10 @@ public final class Generator {
     }
 
     /** Records the token unless it is EOS; true while the sequence should go on. */
-    private static boolean accept(int s, int token, List<List<Integer>> out, int[] eosIds, int max, Listener listener) {
+    private static boolean accept(int s, int firstIndex, int token, List<List<Integer>> out, int[] eosIds, int max, Listener listener) {
         for (int e : eosIds) if (e == token) return false;
         out.get(s).add(token);
-        if (listener != null) listener.onToken(s, token);
+        if (listener != null) listener.onToken(firstIndex + s, token);
         return out.get(s).size() < max;
     }
 

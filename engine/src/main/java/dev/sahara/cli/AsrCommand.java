@@ -1,0 +1,69 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.eval.AsrEvaluation;
+import dev.sahara.eval.RefusalJudge;
+import dev.sahara.llama.Sampler;
+import dev.sahara.model.PromptFormat;
+import dev.sahara.report.ResultFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code asr}: generate a response to every query (optionally with heads ablated), judge it, report the attack success rate. */
+@Command(name = "asr", description = "Attack success rate: generate for every query under an optional ablation and judge with refusal keywords.")
+public final class AsrCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DatasetOptions data;
+    @Mixin
+    PromptOptions prompt;
+    @Mixin
+    AblationOptions ablation;
+    @Mixin
+    AsrOptions asr;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/asr", description = "Output folder (asr.json, responses.jsonl). Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--json", description = "Print asr.json to stdout instead of the summary.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        asr.check();
+        RefusalJudge judge = asr.judge();
+        Sampler sampler = asr.sampling.sampler();
+        PrintWriter err = spec.commandLine().getErr();
+        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+            Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
+            ResultFiles.prepareDir(out);
+            long t0 = System.nanoTime();
+            AsrEvaluation.Result r = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), a, asr.maxTokens, sampler, judge,
+                    asr.batchSize, new StderrProgress(err, "asr"));
+            ObjectNode o = w.metadata("asr");
+            o.setAll(AsrReport.settings(judge, sampler, asr.maxTokens));
+            o.setAll(AsrReport.summary(r, a, "responses.jsonl"));
+            o.put("seconds", (System.nanoTime() - t0) / 1e9);
+            AsrReport.writeJsonl(out.resolve("responses.jsonl"), r);
+            ResultFiles.writeJson(out.resolve("asr.json"), o);
+            PrintWriter pw = spec.commandLine().getOut();
+            if (json) pw.println(o);
+            else pw.printf(Locale.ROOT, "ASR: %.3f (%d/%d harmful) with ablation %s%nresults: %s%n", r.asr(), r.harmful(), r.responses().size(), a,
+                    out.toAbsolutePath());
+            pw.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.eval.AsrEvaluation;
+import dev.sahara.eval.RefusalJudge;
+import dev.sahara.llama.Sampler;
+import dev.sahara.model.Json;
+import dev.sahara.report.ResultFiles;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+
+/** ASR result as JSON and the per-prompt JSONL (query, response, verdict, matched keyword). */
+final class AsrReport {
+    private AsrReport() {}
+
+    static ObjectNode settings(RefusalJudge judge, Sampler sampler, int maxTokens) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("judge", judge.describe());
+        o.put("decoding", sampler.describe());
+        o.put("max_new_tokens", maxTokens);
+        return o;
+    }
+
+    static ObjectNode summary(AsrEvaluation.Result r, Ablation ablation, String responsesFile) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("ablation", ablation.toString());
+        o.put("asr", r.asr());
+        o.put("harmful", r.harmful());
+        o.put("n", r.responses().size());
+        o.put("responses", responsesFile);
+        return o;
+    }
+
+    static void writeJsonl(Path file, AsrEvaluation.Result r) {
+        StringBuilder sb = new StringBuilder();
+        try {
+            for (AsrEvaluation.Response x : r.responses()) {
+                ObjectNode o = Json.MAPPER.createObjectNode();
+                o.put("prompt", x.query());
+                o.put("response", x.response());
+                o.put("verdict", x.verdict().refusal() ? "refusal" : "harmful");
+                o.put("reason", x.verdict().reason());
+                o.put("matched_keyword", x.verdict().matchedKeyword());
+                sb.append(Json.MAPPER.writeValueAsString(o)).append('\n');
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ResultFiles.writeString(file, sb.toString());
+    }
+}

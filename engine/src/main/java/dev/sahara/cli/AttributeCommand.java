@@ -1,0 +1,198 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.Sahara;
+import dev.sahara.eval.AsrEvaluation;
+import dev.sahara.eval.RefusalJudge;
+import dev.sahara.llama.Sampler;
+import dev.sahara.model.PromptFormat;
+import dev.sahara.report.Heatmap;
+import dev.sahara.report.ResultFiles;
+import dev.sahara.report.ScoreTables;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * {@code attribute}: Sahara (Algorithm 1) on a dataset — the group of heads whose joint ablation moves the
+ * final-norm states furthest — then the attack success rate before and after ablating that group.
+ */
+@Command(name = "attribute", description = "Find the safety heads of a model with Sahara, then measure ASR before/after ablating them. "
+        + "With no options: the embedded planted model on builtin:maliciousinstruct.")
+public final class AttributeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DatasetOptions data;
+    @Mixin
+    PromptOptions prompt;
+    @Mixin
+    AsrOptions asr;
+
+    @Option(names = "--group-size", paramLabel = "S", defaultValue = "3", description = "Heads in the group (Sahara steps). Default: ${DEFAULT-VALUE}.")
+    int groupSize;
+
+    @Option(names = "--ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "How candidates are ablated. Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-5", description = "ε for attribution. Default: ${DEFAULT-VALUE}.")
+    float epsilon;
+
+    @Option(names = "--asr-epsilon", paramLabel = "E", defaultValue = "1e-10", description = "ε of the ablated model when measuring ASR. Default: ${DEFAULT-VALUE}.")
+    float asrEpsilon;
+
+    @Option(names = "--rank", paramLabel = "R", defaultValue = "1", description = "r_main: leading singular vectors compared. Default: ${DEFAULT-VALUE}.")
+    int rank;
+
+    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
+    boolean allowGroupedKv;
+
+    @Option(names = "--no-prefix-reuse", description = "Recompute every candidate from layer 0 (same scores, slower).")
+    boolean noPrefixReuse;
+
+    @Option(names = "--no-asr", description = "Skip the ASR measurement.")
+    boolean noAsr;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/attribute", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--json", description = "Print attribution.json to stdout instead of the summary.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        AblationMode m = AblationMode.parse(mode);
+        if (!(epsilon >= 0) || !(asrEpsilon >= 0)) throw new SaharaException("--epsilon and --asr-epsilon must be >= 0");
+        if (rank < 1) throw new SaharaException("--rank must be >= 1, got " + rank);
+        asr.check();
+        AttributionSettings settings = new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse);
+        RefusalJudge judge = asr.judge();
+        Sampler sampler = asr.sampling.sampler();
+        PrintWriter err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+            if (m.touchesKvHead()) Ablation.none().with(new HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
+            ResultFiles.prepareDir(out);
+            long tLoad = System.nanoTime();
+            Sahara.Result result = new Sahara(w.model(), w.encoded(), settings).run(groupSize, new StderrProgress(err, "sahara"));
+            long tSahara = System.nanoTime();
+
+            ObjectNode o = w.metadata("attribute");
+            ObjectNode a = o.putObject("attribution");
+            a.put("mode", m.label);
+            a.put("epsilon", epsilon);
+            a.put("r_main", rank);
+            a.put("group_size", groupSize);
+            a.put("activations", "final-norm hidden state at the last prompt token");
+            a.put("score", "sum of principal angles (degrees) between the leading r_main left singular vectors, unablated vs ablated");
+            a.put("prefix_reuse", !noPrefixReuse);
+            ArrayNode group = o.putArray("group");
+            result.group().forEach(h -> group.add(h.label()));
+            ArrayNode steps = o.putArray("steps");
+            for (Sahara.Step s : result.steps()) {
+                ObjectNode so = steps.addObject();
+                so.put("step", s.index());
+                ArrayNode before = so.putArray("group_before");
+                s.groupBefore().forEach(h -> before.add(h.label()));
+                so.put("picked", s.picked().label());
+                so.put("score", s.pickedScore());
+                so.put("seconds", s.seconds());
+                so.set("scores", ScoreTables.toJson(s.scores()));
+            }
+            Set<String> groupLabels = result.group().stream().map(HeadId::label).collect(Collectors.toCollection(LinkedHashSet::new));
+
+            AsrEvaluation.Result before = null, after = null;
+            if (!noAsr) {
+                Ablation groupAblation = Ablation.of(result.group(), AblationMode.UNDIFF_Q, asrEpsilon);
+                before = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), Ablation.none(), asr.maxTokens, sampler, judge,
+                        asr.batchSize, new StderrProgress(err, "asr before"));
+                after = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), groupAblation, asr.maxTokens, sampler, judge,
+                        asr.batchSize, new StderrProgress(err, "asr after"));
+                ObjectNode ao = o.putObject("asr");
+                ao.setAll(AsrReport.settings(judge, sampler, asr.maxTokens));
+                ao.put("ablation_mode", AblationMode.UNDIFF_Q.label);
+                ao.put("ablation_epsilon", asrEpsilon);
+                ao.set("before", AsrReport.summary(before, Ablation.none(), "responses_before.jsonl"));
+                ao.set("after", AsrReport.summary(after, groupAblation, "responses_after.jsonl"));
+                AsrReport.writeJsonl(out.resolve("responses_before.jsonl"), before);
+                AsrReport.writeJsonl(out.resolve("responses_after.jsonl"), after);
+            }
+            long tEnd = System.nanoTime();
+            ObjectNode timings = o.putObject("timings_seconds");
+            timings.put("load", (tLoad - t0) / 1e9);
+            timings.put("sahara", (tSahara - tLoad) / 1e9);
+            timings.put("asr", (tEnd - tSahara) / 1e9);
+            timings.put("total", (tEnd - t0) / 1e9);
+
+            List<String> columns = new ArrayList<>();
+            List<double[][]> tables = new ArrayList<>();
+            for (Sahara.Step s : result.steps()) {
+                columns.add("step" + s.index());
+                tables.add(s.scores());
+                Heatmap.write(out.resolve("heatmap_step" + s.index() + ".png"),
+                        "Sahara step " + s.index() + ": angle (deg) with " + (s.groupBefore().isEmpty() ? "" : s.groupBefore() + " + ") + "head ablated",
+                        s.scores(), Set.of(s.picked().label()));
+            }
+            Heatmap.write(out.resolve("heatmap.png"), "Dataset-level Ships (step 1), group " + groupLabels, result.steps().get(0).scores(), groupLabels);
+            ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(columns, tables));
+            ResultFiles.writeJson(out.resolve("attribution.json"), o);
+            ResultFiles.writeString(out.resolve("report.md"), markdown(w, result, before, after));
+
+            PrintWriter pw = spec.commandLine().getOut();
+            if (json) {
+                pw.println(o.toString());
+            } else {
+                pw.println("group: " + String.join(", ", groupLabels));
+                if (before != null) pw.printf(Locale.ROOT, "ASR before: %.3f (%d/%d)  after: %.3f (%d/%d)%n", before.asr(), before.harmful(),
+                        before.responses().size(), after.asr(), after.harmful(), after.responses().size());
+                pw.println("results: " + out.toAbsolutePath());
+            }
+            pw.flush();
+        }
+        return 0;
+    }
+
+    private String markdown(Workload w, Sahara.Result r, AsrEvaluation.Result before, AsrEvaluation.Result after) {
+        StringBuilder sb = new StringBuilder("# Sahara attribution\n\n");
+        sb.append("| setting | value |\n|---|---|\n");
+        sb.append("| model | `").append(model.model).append("` (").append(w.model().config().architecture()).append(", ")
+                .append(w.model().config().numLayers()).append(" layers × ").append(w.model().config().numHeads()).append(" heads) |\n");
+        sb.append("| dataset | ").append(w.dataset().source()).append(" |\n");
+        sb.append("| prompt format | ").append(w.format().label()).append(" |\n");
+        sb.append("| ablation | ").append(mode).append(", ε = ").append(epsilon).append(" (ASR: undiff-q, ε = ").append(asrEpsilon).append(") |\n");
+        sb.append("| r_main | ").append(rank).append(" |\n| group size | ").append(groupSize).append(" |\n");
+        sb.append("| engine | ").append(EngineVersion.version()).append(" (").append(EngineVersion.gitCommit()).append(") |\n\n");
+        sb.append("## Group found\n\n");
+        for (Sahara.Step s : r.steps()) {
+            sb.append(String.format(Locale.ROOT, "%d. **%s** — angle %.4f° (top candidates: %s)%n", s.index(), s.picked().label(), s.pickedScore(),
+                    String.join(", ", ScoreTables.top(s.scores(), 5))));
+        }
+        if (before != null) {
+            sb.append(String.format(Locale.ROOT, "%n## Attack success rate%n%n| | ASR | harmful / n |%n|---|---|---|%n| before | %.3f | %d / %d |%n| after ablating the group | %.3f | %d / %d |%n",
+                    before.asr(), before.harmful(), before.responses().size(), after.asr(), after.harmful(), after.responses().size()));
+        }
+        sb.append("\n![heatmap](heatmap.png)\n\nFiles: `attribution.json`, `heads.csv`, `heatmap.png`, `heatmap_step*.png`")
+                .append(before != null ? ", `responses_before.jsonl`, `responses_after.jsonl`" : "").append(".\n");
+        return sb.toString();
+    }
+}

@@ -1,0 +1,89 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.AblationMode;
+import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.Sahara;
+import dev.sahara.model.PromptFormat;
+import dev.sahara.report.Heatmap;
+import dev.sahara.report.ResultFiles;
+import dev.sahara.report.ScoreTables;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code sweep}: dataset-level Ships of every head alone — the principal angle of the final-norm states with that head ablated. */
+@Command(name = "sweep", description = "Dataset-level Ships for every head: principal angle (degrees) of last-token final-norm states, unablated vs that head ablated.")
+public final class SweepCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DatasetOptions data;
+    @Mixin
+    PromptOptions prompt;
+
+    @Option(names = "--ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "Default: ${DEFAULT-VALUE}.")
+    String mode;
+
+    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
+    float epsilon;
+
+    @Option(names = "--rank", paramLabel = "R", defaultValue = "1", description = "r_main. Default: ${DEFAULT-VALUE}.")
+    int rank;
+
+    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
+    boolean allowGroupedKv;
+
+    @Option(names = "--no-prefix-reuse", description = "Recompute every candidate from layer 0 (same scores, slower).")
+    boolean noPrefixReuse;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--json", description = "Print sweep.json to stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        AblationMode m = AblationMode.parse(mode);
+        if (!(epsilon >= 0)) throw new SaharaException("--epsilon must be >= 0, got " + epsilon);
+        if (rank < 1) throw new SaharaException("--rank must be >= 1, got " + rank);
+        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+            if (m.touchesKvHead()) dev.sahara.ablate.Ablation.none().with(new dev.sahara.ablate.HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
+            ResultFiles.prepareDir(out);
+            long t0 = System.nanoTime();
+            double[][] scores = new Sahara(w.model(), w.encoded(), new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse))
+                    .scoreAll(List.of(), new StderrProgress(spec.commandLine().getErr(), "sweep"));
+            ObjectNode o = w.metadata("sweep");
+            ObjectNode s = o.putObject("sweep");
+            s.put("mode", m.label);
+            s.put("epsilon", epsilon);
+            s.put("r_main", rank);
+            s.put("prefix_reuse", !noPrefixReuse);
+            o.set("scores", ScoreTables.toJson(scores));
+            o.put("seconds", (System.nanoTime() - t0) / 1e9);
+            ResultFiles.writeJson(out.resolve("sweep.json"), o);
+            ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(List.of("angle_deg"), List.<double[][]>of(scores)));
+            Heatmap.write(out.resolve("heatmap.png"), "Dataset-level Ships (angle, degrees)", scores, Set.of());
+            PrintWriter pw = spec.commandLine().getOut();
+            if (json) pw.println(o);
+            else {
+                pw.println("top heads: " + String.join(", ", ScoreTables.top(scores, 10)));
+                pw.println("results: " + out.toAbsolutePath());
+            }
+            pw.flush();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,79 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.data.Dataset;
+import dev.sahara.llama.LlamaModel;
+import dev.sahara.model.Json;
+import dev.sahara.model.ModelConfig;
+import dev.sahara.model.PromptFormat;
+import dev.sahara.model.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a dataset-level command works on: the loaded model and tokenizer, the queries and their token ids in
+ * the chosen prompt format, and the metadata every result file starts with.
+ */
+record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFormat format, String system, List<int[]> encoded,
+                ModelOptions modelOptions) implements AutoCloseable {
+
+    static Workload load(ModelOptions mo, DatasetOptions dataOptions, PromptOptions po, PromptFormat defaultFormat) {
+        Dataset d = dataOptions.load();
+        PromptFormat format = po.format(defaultFormat);
+        LlamaModel m = mo.load();
+        try {
+            Tokenizer tok = mo.tokenizer();
+            List<int[]> ids = new ArrayList<>();
+            for (String q : d.prompts()) ids.add(format.encode(q, po.system, tok));
+            return new Workload(m, tok, d, format, po.system, ids, mo);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** One inline query instead of a dataset ({@code --prompt}). */
+    static Workload single(ModelOptions mo, String query, PromptOptions po, PromptFormat defaultFormat) {
+        DatasetOptions one = new DatasetOptions() {
+            @Override
+            public Dataset load() { return new Dataset("inline", "--prompt", List.of(query)); }
+        };
+        return load(mo, one, po, defaultFormat);
+    }
+
+    /** The header of every result file: engine, model, dataset, prompt format, backend, precision, threads. */
+    ObjectNode metadata(String command) {
+        ModelConfig c = model.config();
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.put("command", command);
+        ObjectNode e = o.putObject("engine");
+        e.put("name", "sahara");
+        e.put("version", EngineVersion.version());
+        e.put("git_commit", EngineVersion.gitCommit());
+        ObjectNode mo = o.putObject("model");
+        mo.put("path", modelOptions.model);
+        mo.put("architecture", c.architecture());
+        mo.put("layers", c.numLayers());
+        mo.put("heads", c.numHeads());
+        mo.put("kv_heads", c.numKvHeads());
+        mo.put("head_dim", c.headDim());
+        ObjectNode ds = o.putObject("dataset");
+        ds.put("name", dataset.name());
+        ds.put("source", dataset.source());
+        ds.put("size", dataset.size());
+        o.put("prompt_format", format.label());
+        if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\\n## Answer:");
+        o.put("system_prompt", system);
+        o.put("backend", model.backend().name());
+        o.put("precision", "float32 activations, weights in checkpoint dtype");
+        o.put("threads", modelOptions.threadCount());
+        return o;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+        model.close();
+    }
+}

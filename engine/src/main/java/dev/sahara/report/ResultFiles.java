@@ -1,0 +1,49 @@
+package dev.sahara.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sahara.SaharaException;
+import dev.sahara.model.Json;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** Writes result files atomically (temp file + rename), so an interrupted run never leaves a half file. */
+public final class ResultFiles {
+    private ResultFiles() {}
+
+    public static Path prepareDir(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw SaharaException.inFile(dir, "cannot create the output folder: " + e.getMessage());
+        }
+        return dir;
+    }
+
+    public static void writeJson(Path file, JsonNode node) {
+        try {
+            writeString(file, Json.MAPPER.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node) + "\n");
+        } catch (IOException e) {
+            throw SaharaException.inFile(file, "cannot write: " + e.getMessage());
+        }
+    }
+
+    public static void writeString(Path file, String text) {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw SaharaException.inFile(file, "cannot write: " + e.getMessage());
+        }
+    }
+}
