@@ -23,7 +23,13 @@ public final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores). Results do not depend on it.")
     public Integer threads;
 
-    public Path modelDir() { return BuiltinModels.resolve(model); }
+    private Path resolved;
+
+    /** The model folder (a builtin model is unpacked once per run). */
+    public Path modelDir() {
+        if (resolved == null) resolved = BuiltinModels.resolve(model);
+        return resolved;
+    }
 
     public int threadCount() {
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
