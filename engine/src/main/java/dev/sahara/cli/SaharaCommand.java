@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 /** The top-level command: {@code java -jar engine.jar <command> ...}. One subcommand per file in this package. */
 @Command(name = "engine.jar", mixinStandardHelpOptions = true, versionProvider = SaharaCommand.Version.class,
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
-        subcommands = {InspectCommand.class, GenerateCommand.class, LogitsCommand.class})
+        subcommands = {InspectCommand.class, GenerateCommand.class, LogitsCommand.class, SurgeryCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
     public static final int EXIT_USAGE = 2;
