@@ -219,6 +219,23 @@ class SurgeryTest {
         assertEquals(new TreeSet<>(HeadId.parseList(heads)).stream().map(HeadId::label).toList(), labels);
     }
 
+    /** Through the front door: `logits --token-ids` prints the same JSON for the surgered model as for runtime ablation. */
+    @Test
+    void logitsCommandAgrees() {
+        for (String model : List.of("llama-mha-f32-tied", "mistral-sharded-f32")) {
+            String src = TestModels.tiny(model).toString(), out = tmp.resolve("cli-" + model).toString();
+            assertEquals(0, CliTestSupport.run("surgery", "--model", src, "--ablate", "L1H1,0-2", "--ablation", "undiff-k", "--epsilon", "0.125",
+                    "--allow-grouped-kv", "--out", out).exitCode());
+            CliTestSupport runtime = CliTestSupport.run("logits", "--model", src, "--token-ids", "1,403,407,261,378", "--ablate", "L1H1,0-2",
+                    "--ablation", "undiff-k", "--epsilon", "0.125", "--allow-grouped-kv");
+            CliTestSupport surgered = CliTestSupport.run("logits", "--model", out, "--token-ids", "1,403,407,261,378");
+            assertEquals(0, runtime.exitCode(), runtime.err());
+            assertEquals(0, surgered.exitCode(), surgered.err());
+            assertEquals(runtime.out(), surgered.out(), model);
+            assertFalse(surgered.out().equals(CliTestSupport.run("logits", "--model", src, "--token-ids", "1,403,407,261,378").out()));
+        }
+    }
+
     @Test
     void f16UnderflowsToZeroAtDefaultEpsilon() {
         Path out = tmp.resolve("f16");
