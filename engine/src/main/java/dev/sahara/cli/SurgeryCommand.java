@@ -72,7 +72,7 @@ public final class SurgeryCommand implements Callable<Integer> {
                     + " at run time (logits/generate --ablate)");
         }
         Path src = model.modelDir();
-        try (Checkpoint ck = Checkpoint.open(src); Arena arena = Arena.ofConfined()) {
+        try (Checkpoint ck = Checkpoint.open(src)) {
             Ablation a = ablation.ablation(ck.config(), AblationOptions.EVAL_EPSILON);
             Map<String, WeightSurgery.Edit> edits = WeightSurgery.plan(ck.config(), a, ck.config().attentionBias());
             for (String name : edits.keySet()) {
@@ -88,34 +88,8 @@ public final class SurgeryCommand implements Callable<Integer> {
             ObjectNode edited = Json.MAPPER.createObjectNode();
             PrintWriter err = spec.commandLine().getErr();
             for (Map.Entry<Path, List<TensorData>> f : byFile.entrySet()) {
-                List<TensorData> ts = new ArrayList<>(f.getValue());
-                ts.sort(Comparator.comparingLong(t -> t.data().address()));
-                List<SafeTensorsWriter.Entry> entries = new ArrayList<>();
-                for (TensorData t : ts) {
-                    WeightSurgery.Edit e = edits.get(t.name());
-                    if (e == null) {
-                        entries.add(SafeTensorsWriter.Entry.of(t));
-                        continue;
-                    }
-                    WeightSurgery.Result r = WeightSurgery.apply(t, e, arena);
-                    entries.add(new SafeTensorsWriter.Entry(t.name(), t.dtype(), t.shape(), r.data()));
-                    ObjectNode o = edited.putObject(t.name());
-                    o.put("dtype", t.dtype().name());
-                    o.put("axis", e.axis() == WeightSurgery.Axis.ROWS ? "rows" : "columns");
-                    ArrayNode slices = o.putArray("slices");
-                    for (int u = 0; u < e.scale().length; u++) {
-                        if (e.scale()[u] == 1f) continue;
-                        slices.addObject().put("begin", u * e.headDim()).put("end", (u + 1) * e.headDim()).put("scale", e.scale()[u]);
-                    }
-                    o.put("values_scaled", r.scaled());
-                    o.put("nonzero_values_rounded_to_zero", r.underflowed());
-                    if (r.underflowed() > 0) {
-                        err.println("note: " + t.name() + ": " + r.underflowed() + " of " + r.scaled() + " scaled " + t.dtype()
-                                + " values rounded to 0 (the scale is below what " + t.dtype() + " can hold)");
-                    }
-                }
                 String name = sharded ? f.getKey().getFileName().toString() : "model.safetensors";
-                SafeTensorsWriter.write(dir.resolve(name), entries, SafeTensorsWriter.ptMetadata());
+                writeWeights(dir.resolve(name), f.getValue(), edits, edited, err);
                 written.add(name);
             }
             if (sharded) copy(src.resolve(INDEX), dir.resolve(INDEX), written);
@@ -126,6 +100,39 @@ public final class SurgeryCommand implements Callable<Integer> {
                     + String.join(", ", edits.keySet()) + "); other tensors byte-identical");
         }
         return 0;
+    }
+
+    /** One weights file: the tensors in the input file's order, edited ones replaced by scaled copies (off the heap, freed after). */
+    private static void writeWeights(Path file, List<TensorData> tensors, Map<String, WeightSurgery.Edit> edits, ObjectNode edited, PrintWriter err) {
+        List<TensorData> ts = new ArrayList<>(tensors);
+        ts.sort(Comparator.comparingLong(t -> t.data().address()));
+        try (Arena arena = Arena.ofConfined()) {
+            List<SafeTensorsWriter.Entry> entries = new ArrayList<>();
+            for (TensorData t : ts) {
+                WeightSurgery.Edit e = edits.get(t.name());
+                if (e == null) {
+                    entries.add(SafeTensorsWriter.Entry.of(t));
+                    continue;
+                }
+                WeightSurgery.Result r = WeightSurgery.apply(t, e, arena);
+                entries.add(new SafeTensorsWriter.Entry(t.name(), t.dtype(), t.shape(), r.data()));
+                ObjectNode o = edited.putObject(t.name());
+                o.put("dtype", t.dtype().name());
+                o.put("axis", e.axis() == WeightSurgery.Axis.ROWS ? "rows" : "columns");
+                ArrayNode slices = o.putArray("slices");
+                for (int u = 0; u < e.scale().length; u++) {
+                    if (e.scale()[u] == 1f) continue;
+                    slices.addObject().put("begin", u * e.headDim()).put("end", (u + 1) * e.headDim()).put("scale", e.scale()[u]);
+                }
+                o.put("values_scaled", r.scaled());
+                o.put("nonzero_values_rounded_to_zero", r.underflowed());
+                if (r.underflowed() > 0) {
+                    err.println("note: " + t.name() + ": " + r.underflowed() + " of " + r.scaled() + " scaled " + t.dtype()
+                            + " values rounded to 0 (the scale is below what " + t.dtype() + " can hold)");
+                }
+            }
+            SafeTensorsWriter.write(file, entries, SafeTensorsWriter.ptMetadata());
+        }
     }
 
     /** Creates --out, or checks an existing one may be written. Returns its absolute path. */
