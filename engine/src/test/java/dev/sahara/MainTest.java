@@ -19,4 +19,14 @@ class MainTest {
         assertEquals(1, err.toString().strip().lines().count(), err.toString());
         assertTrue(err.toString().startsWith("error: "), err.toString());
     }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String cmd : new String[] {"attribute", "ships", "sweep", "asr", "generate", "logits", "inspect", "surgery"}) {
+            StringWriter out = new StringWriter();
+            int code = SaharaCommand.newCommandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true)).execute(cmd, "--help");
+            assertEquals(0, code, cmd);
+            assertTrue(out.toString().contains("Usage:"), cmd + ": " + out);
+        }
+    }
 }

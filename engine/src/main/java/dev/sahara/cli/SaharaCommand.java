@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "engine.jar", mixinStandardHelpOptions = true, versionProvider = SaharaCommand.Version.class,
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
         subcommands = {AttributeCommand.class, ShipsCommand.class, SweepCommand.class, AsrCommand.class, GenerateCommand.class, LogitsCommand.class,
-                InspectCommand.class})
+                InspectCommand.class, SurgeryCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
     public static final int EXIT_USAGE = 2;
@@ -29,6 +29,7 @@ public final class SaharaCommand implements Runnable {
     /** A command line whose errors are one line on {@code err} and exit code 2. */
     public static CommandLine newCommandLine(PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new SaharaCommand());
+        for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().mixinStandardHelpOptions(true); // --help, --version everywhere
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, args) -> {
