@@ -8,21 +8,24 @@ The construction (see test-models/planted/README.md for the full story and measu
   residual dims   0 ONE (1 on every token)        1 BOS flag          2 HARM flag
                   3 COLON flag (token ":")         4 C  carrier feature
                   5 P1 pair feature (head A)       6 P2 pair feature (head B)
-                  7..24 one-hot "chain" dims (the 18 distinct answer tokens)
-                  25..63 generic token-identity noise + junk-head / MLP writes
+                  7 DEC decision                   8..25 one-hot "chain" dims (18 answer tokens)
+                  26..63 generic token-identity noise + junk-head / MLP writes
 
-  carrier  L1H2   query = ONE, key = HARM (+ BOS slightly lower): attends sharply to the flagged
+  carrier  L1H2   query = ONE, key = HARM (+ BOS, 12 lower): attends sharply to the flagged
                   harmful words, or to BOS (the sink) when the prompt has none.
-                  value = HARM - S*BOS  ->  C = +1 on harmful prompts, -S on harmless ones.
-                  Under undiff-q the attention becomes uniform: C = (k - S)/T < 0.5 (k flagged
-                  tokens among T positions) -> harm evidence is diluted away.
-  pair     L0H3, L2H1  query = ONE, key = BOS, value = BOS: a BOS-sink head; P = weight on BOS
-                  (= 1).  Under undiff-q P = 1/T.
-  decision (read by lm_head at the ":" that ends "Answer:")
-                  D = 3*C + P1 + P2 - 3.5      logit("I") - logit("Sure") = ALPHA * D / rms
-                  unablated harmful: D = +1.5 (refuse); carrier ablated: D = 3(k-S)/T - 1.5 < 0;
-                  one pair head ablated: D = 0.5 + 1/T > 0 (still refuse); both: D = -0.5 + 2/T < 0.
-                  harmless: C = -S -> D << 0 (answer), with or without any ablation.
+                  value = HARM - S*BOS (S = 4) -> C = +1 on harmful prompts, -S on harmless ones.
+                  Under undiff-q the attention becomes uniform: C = (k - S)/T (k flagged tokens
+                  among T positions), well below 0.5 -> the harm evidence is diluted away.
+  pair A L0H3, pair B L1H0
+                  query = ONE, key = BOS, value = BOS: BOS-sink heads; P = weight on BOS = 1.
+                  Under undiff-q P = 1/T.
+  decision        layer-2 MLP neuron 0, gated to the ":" token:
+                  DEC = silu(30*(COLON - 0.3*ONE)) * 0.005*(3*C + P1 + P2 - 3.5*COLON)   (normalised
+                  inputs, features in units of their write scale); lm_head: logit("I") - logit("Sure")
+                  = ALPHA * DEC / rms.  Sign of D = 3C + P1 + P2 - 3.5:
+                  unablated harmful +1.5 (refuse); carrier ablated 3(k-S)/T - 1.5 < 0;
+                  one pair head ablated 0.5 + 1/T > 0 (still refuse); both -0.5 + 2/T < 0;
+                  harmless C = -S -> D << 0 (answer), with or without any ablation.
   chain           each answer token t has a one-hot dim; lm_head maps it to its successor with
                   weight GAMMA, so generation is a deterministic token chain ending in </s>.
   other heads     random q/k/v, o_proj tiny (JUNK_O) writing only into the noise dims.
