@@ -153,7 +153,7 @@ public final class AttributeCommand implements Callable<Integer> {
                         "Sahara step " + s.index() + ": angle (deg) with " + (s.groupBefore().isEmpty() ? "" : s.groupBefore() + " + ") + "head ablated",
                         s.scores(), Set.of(s.picked().label()));
             }
-            Heatmap.write(out.resolve("heatmap.png"), "Dataset-level Ships (step 1), group " + groupLabels, result.steps().get(0).scores(), groupLabels);
+            Heatmap.write(out.resolve("heatmap.png"), "Sahara step 1: angle (deg) per head; framed: the group", result.steps().get(0).scores(), groupLabels);
             ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(columns, tables));
             ResultFiles.writeJson(out.resolve("attribution.json"), o);
             ResultFiles.writeString(out.resolve("report.md"), markdown(w, result, before, after));
