@@ -43,6 +43,10 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--step", paramLabel = "N", defaultValue = "1", description = "For attribution.json: which Sahara step's scores (1-based). Default: ${DEFAULT-VALUE}.")
     int step;
 
+    @Option(names = "--scatter", paramLabel = "AXES", defaultValue = "rank",
+            description = "Scatter axes: rank (each head's rank in its run, 1 = lowest; what Spearman correlates), linear, or log (log10 of the score; scores <= 0 left out). Default: ${DEFAULT-VALUE}.")
+    String scatter;
+
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/compare", description = "Output folder (compare.json, scatter.png, heatmap_a.png, heatmap_b.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
@@ -54,6 +58,7 @@ public final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (!List.of("rank", "linear", "log").contains(scatter)) throw new SaharaException("--scatter must be rank, linear or log, got '" + scatter + "'");
         List<Integer> ks = AnalysisSupport.intList("--top", tops);
         if (ks.getFirst() < 1) throw new SaharaException("--top: k must be >= 1");
         if (step < 1) throw new SaharaException("--step must be >= 1, got " + step);
@@ -99,8 +104,10 @@ public final class CompareCommand implements Callable<Integer> {
         o.set("scores_a", ScoreTables.toJson(a.table()));
         o.set("scores_b", ScoreTables.toJson(b.table()));
         o.put("figure", "scatter.png");
+        o.put("scatter_axes", scatter);
+        String axis = switch (scatter) { case "rank" -> "rank of "; case "log" -> "log10 "; default -> ""; };
         ScatterPlot.write(out.resolve("scatter.png"), "Head scores: A vs B (Spearman " + String.format(Locale.ROOT, "%.3f", o.get("spearman").asDouble()) + ")",
-                "A: " + a.kind(), "B: " + b.kind(), a.table(), b.table(), marked);
+                "A: " + axis + a.kind(), "B: " + axis + b.kind(), axes(a.table()), axes(b.table()), marked);
         Heatmap.write(out.resolve("heatmap_a.png"), "A: " + a.kind() + " (top-" + maxK + " of A framed)", a.table(),
                 new LinkedHashSet<>(HeadComparison.top(a.table(), maxK)));
         Heatmap.write(out.resolve("heatmap_b.png"), "B: " + b.kind() + " (top-" + maxK + " of B framed)", b.table(),
@@ -111,6 +118,16 @@ public final class CompareCommand implements Callable<Integer> {
         else pw.print(String.format(Locale.ROOT, "Spearman %.3f over %d heads%n", o.get("spearman").asDouble(), paired) + summary + "results: " + out.toAbsolutePath() + "\n");
         pw.flush();
         return 0;
+    }
+
+    /** The table as the scatter plot's axis shows it (NaN = not drawn). */
+    private double[][] axes(double[][] t) {
+        double[][] r = new double[t.length][];
+        for (int l = 0; l < t.length; l++) {
+            r[l] = t[l].clone();
+            if (scatter.equals("log")) for (int h = 0; h < r[l].length; h++) r[l][h] = r[l][h] > 0 ? Math.log10(r[l][h]) : Double.NaN;
+        }
+        return scatter.equals("rank") ? HeadComparison.rankTable(r) : r;
     }
 
     private static ObjectNode describe(Scores s) {

@@ -62,6 +62,22 @@ public final class HeadComparison {
         return pearson(p[0], p[1]);
     }
 
+    /** Every finite entry replaced by its average rank among the finite entries (1 = lowest); NaN stays NaN. */
+    public static double[][] rankTable(double[][] t) {
+        List<double[]> cells = new ArrayList<>();
+        for (int l = 0; l < t.length; l++) for (int h = 0; h < t[l].length; h++) if (Double.isFinite(t[l][h])) cells.add(new double[] {t[l][h], l, h});
+        double[] v = new double[cells.size()];
+        for (int i = 0; i < v.length; i++) v[i] = cells.get(i)[0];
+        double[] r = ranks(v);
+        double[][] out = new double[t.length][];
+        for (int l = 0; l < t.length; l++) {
+            out[l] = new double[t[l].length];
+            Arrays.fill(out[l], Double.NaN);
+        }
+        for (int i = 0; i < r.length; i++) out[(int) cells.get(i)[1]][(int) cells.get(i)[2]] = r[i];
+        return out;
+    }
+
     /** 1-based ranks, ties get the average of the ranks they span. */
     static double[] ranks(double[] x) {
         Integer[] idx = new Integer[x.length];

@@ -122,7 +122,7 @@ class AnalysesCommandsTest {
         double[][] a = {{1, 2, 3, 4}, {5, 6, 7, 8}}, b = {{10, 20, 30, 40}, {50, 60, 80, 70}};
         Path ra = writeShips(tmp.resolve("ra"), a), rb = writeShips(tmp.resolve("rb"), b);
         Path out = tmp.resolve("cmp");
-        CliTestSupport r = CliTestSupport.run("compare", ra.toString(), rb.toString(), "--top", "1,3", "--out", out.toString(), "--json");
+        CliTestSupport r = CliTestSupport.run("compare", ra.toString(), rb.toString(), "--top", "1,3", "--scatter", "log", "--out", out.toString(), "--json");
         assertEquals(0, r.exitCode(), r.err());
         JsonNode o = Json.MAPPER.readTree(r.out());
         assertEquals(8, o.get("heads_compared").asInt());
@@ -135,6 +135,11 @@ class AnalysesCommandsTest {
         assertEquals(1.0, top3.get("jaccard").asDouble());
         for (String f : List.of("scatter.png", "heatmap_a.png", "heatmap_b.png", "compare.json")) assertTrue(Files.isRegularFile(out.resolve(f)), f);
         assertNotNull(ImageIO.read(out.resolve("scatter.png").toFile()));
+
+        assertEquals("log", o.get("scatter_axes").asText());
+        CliTestSupport ranked = CliTestSupport.run("compare", ra.toString(), rb.resolve("ships.json").toString(), "--out", tmp.resolve("cmp2").toString());
+        assertEquals(0, ranked.exitCode(), ranked.err());
+        assertEquals("rank", Json.readObject(tmp.resolve("cmp2/compare.json")).get("scatter_axes").asText());
 
         CliTestSupport bad = CliTestSupport.run("compare", ra.toString(), tmp.resolve("nothing").toString(), "--out", out.toString());
         assertEquals(2, bad.exitCode());
