@@ -22,7 +22,7 @@ class MainTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String cmd : new String[] {"attribute", "ships", "sweep", "asr", "generate", "logits", "inspect", "surgery"}) {
+        for (String cmd : new String[] {"attribute", "ships", "sweep", "asr", "generate", "logits", "inspect", "surgery", "ships-asr", "course-correction", "helpfulness", "compare"}) {
             StringWriter out = new StringWriter();
             int code = SaharaCommand.newCommandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true)).execute(cmd, "--help");
             assertEquals(0, code, cmd);

@@ -23,6 +23,11 @@ public final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores). Results do not depend on it.")
     public Integer threads;
 
+    @Option(names = "--attention-from", paramLabel = "DIR",
+            description = "Weight transplant: take every layer's attention projections (q/k/v/o_proj) from this checkpoint (same shapes), everything else from --model.")
+    public String attentionFrom;
+
+
     private Path resolved;
 
     /** The model folder (a builtin model is unpacked once per run). */
@@ -43,10 +48,13 @@ public final class ModelOptions {
             default -> throw new SaharaException("--backend " + backend + " is not available (this build has: cpu)");
         };
         Checkpoint ck = Checkpoint.open(modelDir());
+        Checkpoint at = null;
         try {
-            return new LlamaModel(ck, b);
+            if (attentionFrom != null) at = Checkpoint.open(BuiltinModels.resolve(attentionFrom));
+            return new LlamaModel(ck, at, b);
         } catch (RuntimeException e) {
             ck.close();
+            if (at != null) at.close();
             b.close();
             throw e;
         }

@@ -53,6 +53,7 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         e.put("git_commit", EngineVersion.gitCommit());
         ObjectNode mo = o.putObject("model");
         mo.put("path", modelOptions.model);
+        if (modelOptions.attentionFrom != null) mo.put("attention_from", modelOptions.attentionFrom);
         mo.put("architecture", c.architecture());
         mo.put("layers", c.numLayers());
         mo.put("heads", c.numHeads());

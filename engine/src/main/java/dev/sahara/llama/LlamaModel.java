@@ -16,6 +16,7 @@ import dev.sahara.model.ModelConfig;
  */
 public final class LlamaModel implements AutoCloseable {
     private final Checkpoint checkpoint;
+    private final Checkpoint attentionFrom;
     private final ModelConfig c;
     private final Backend b;
     private final Weights w;
@@ -41,11 +42,15 @@ public final class LlamaModel implements AutoCloseable {
      */
     public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn) {}
 
-    public LlamaModel(Checkpoint checkpoint, Backend backend) {
+    public LlamaModel(Checkpoint checkpoint, Backend backend) { this(checkpoint, null, backend); }
+
+    /** A model whose attention projections come from {@code attentionFrom} (weight transplant; null for none). Closing the model closes both. */
+    public LlamaModel(Checkpoint checkpoint, Checkpoint attentionFrom, Backend backend) {
         this.checkpoint = checkpoint;
+        this.attentionFrom = attentionFrom;
         this.c = checkpoint.config();
         this.b = backend;
-        this.w = Weights.load(checkpoint, backend);
+        this.w = Weights.load(checkpoint, attentionFrom, backend);
         this.invFreq = RopeFrequencies.of(c);
     }
 
@@ -191,5 +196,6 @@ public final class LlamaModel implements AutoCloseable {
     public void close() {
         b.close();
         checkpoint.close();
+        if (attentionFrom != null) attentionFrom.close();
     }
 }

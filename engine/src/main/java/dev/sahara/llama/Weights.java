@@ -29,8 +29,17 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
     public record Layer(Weight attnNorm, Weight wq, Weight bq, Weight wk, Weight bk, Weight wv, Weight bv, Weight wo,
                         Weight ffnNorm, Weight wGate, Weight wUp, Weight wDown) {}
 
-    public static Weights load(Checkpoint ck, Backend b) {
+    public static Weights load(Checkpoint ck, Backend b) { return load(ck, null, b); }
+
+    /**
+     * As {@link #load(Checkpoint, Backend)}, with the attention projections (q/k/v/o_proj weights and biases) of
+     * every layer taken from {@code attentionFrom} when it is not null (weight transplant, paper Fig. 6a); the
+     * norms, MLPs, embeddings and LM head come from {@code ck}. The two configs must agree on every shape.
+     */
+    public static Weights load(Checkpoint ck, Checkpoint attentionFrom, Backend b) {
         ModelConfig c = ck.config();
+        Checkpoint at = attentionFrom == null ? ck : attentionFrom;
+        if (attentionFrom != null) checkSameShapes(c, attentionFrom);
         long dim = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), hidden = c.intermediateSize(), vocab = c.vocabSize();
         Layer[] layers = new Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
@@ -38,13 +47,13 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
             boolean bias = c.attentionBias();
             layers[l] = new Layer(
                     b.weight(ck.tensor(p + "input_layernorm.weight", dim)),
-                    b.weight(ck.tensor(p + "self_attn.q_proj.weight", q, dim)),
-                    bias ? b.weight(ck.tensor(p + "self_attn.q_proj.bias", q)) : null,
-                    b.weight(ck.tensor(p + "self_attn.k_proj.weight", kv, dim)),
-                    bias ? b.weight(ck.tensor(p + "self_attn.k_proj.bias", kv)) : null,
-                    b.weight(ck.tensor(p + "self_attn.v_proj.weight", kv, dim)),
-                    bias ? b.weight(ck.tensor(p + "self_attn.v_proj.bias", kv)) : null,
-                    b.weight(ck.tensor(p + "self_attn.o_proj.weight", dim, q)),
+                    b.weight(at.tensor(p + "self_attn.q_proj.weight", q, dim)),
+                    bias ? b.weight(at.tensor(p + "self_attn.q_proj.bias", q)) : null,
+                    b.weight(at.tensor(p + "self_attn.k_proj.weight", kv, dim)),
+                    bias ? b.weight(at.tensor(p + "self_attn.k_proj.bias", kv)) : null,
+                    b.weight(at.tensor(p + "self_attn.v_proj.weight", kv, dim)),
+                    bias ? b.weight(at.tensor(p + "self_attn.v_proj.bias", kv)) : null,
+                    b.weight(at.tensor(p + "self_attn.o_proj.weight", dim, q)),
                     b.weight(ck.tensor(p + "post_attention_layernorm.weight", dim)),
                     b.weight(ck.tensor(p + "mlp.gate_proj.weight", hidden, dim)),
                     b.weight(ck.tensor(p + "mlp.up_proj.weight", hidden, dim)),
@@ -53,5 +62,19 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
         Weight embed = b.weight(ck.tensor("model.embed_tokens.weight", vocab, dim));
         Weight head = c.tieWordEmbeddings() ? embed : b.weight(ck.tensor("lm_head.weight", vocab, dim));
         return new Weights(embed, layers, b.weight(ck.tensor("model.norm.weight", dim)), head);
+    }
+
+    private static void checkSameShapes(ModelConfig c, Checkpoint other) {
+        ModelConfig o = other.config();
+        String mine = shapes(c), theirs = shapes(o);
+        if (!mine.equals(theirs)) {
+            throw dev.sahara.SaharaException.inFile(other.dir().resolve("config.json"),
+                    "--attention-from needs the same attention shapes as the model: " + theirs + " vs the model's " + mine);
+        }
+    }
+
+    private static String shapes(ModelConfig c) {
+        return "layers=" + c.numLayers() + " hidden=" + c.hiddenSize() + " heads=" + c.numHeads() + " kv_heads=" + c.numKvHeads()
+                + " head_dim=" + c.headDim() + " attention_bias=" + c.attentionBias();
     }
 }

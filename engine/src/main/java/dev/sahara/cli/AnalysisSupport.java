@@ -1,0 +1,85 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.eval.PerPromptAsr;
+import dev.sahara.llama.Sampler;
+import dev.sahara.model.Json;
+import dev.sahara.report.ResultFiles;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Helpers shared by the analysis commands (ships-asr, course-correction). */
+final class AnalysisSupport {
+    private AnalysisSupport() {}
+
+    /**
+     * The decodings to run: {@code --decoding greedy} or {@code top-k} gives one; no --decoding (and no --top-k),
+     * or {@code --decoding both}, gives greedy and top-k (k = --top-k or 5, --temperature, --seed), as the paper reports both.
+     */
+    static List<Sampler> samplers(SamplingOptions s) {
+        boolean both = (s.decoding == null && s.topK == null) || "both".equals(s.decoding);
+        if (!both) return List.of(s.sampler());
+        return List.of(Sampler.GREEDY, new Sampler(s.topK == null ? 5 : s.topK, s.temperature, s.seed));
+    }
+
+    /** "greedy" or "top5": the short name used in file names. */
+    static String shortName(Sampler s) { return s.greedy() ? "greedy" : "top" + s.topK(); }
+
+    /** The k best heads of one matrix, best first; ties go to the lower (layer, head). */
+    static List<HeadId> topHeads(double[][] scores, int k) {
+        List<HeadId> all = new ArrayList<>();
+        for (int l = 0; l < scores.length; l++) for (int h = 0; h < scores[l].length; h++) all.add(new HeadId(l, h));
+        all.sort((a, b) -> {
+            int c = Double.compare(scores[b.layer()][b.head()], scores[a.layer()][a.head()]);
+            return c != 0 ? c : a.compareTo(b);
+        });
+        return List.copyOf(all.subList(0, Math.min(k, all.size())));
+    }
+
+    /** One object per prompt: prompt, ablation, response (forced prefix + continuation), generated (judged), verdict, reason, matched_keyword. */
+    static void writeJsonl(Path file, PerPromptAsr.Result r) {
+        StringBuilder sb = new StringBuilder();
+        try {
+            for (PerPromptAsr.Response x : r.responses()) {
+                ObjectNode o = Json.MAPPER.createObjectNode();
+                o.put("prompt", x.query());
+                o.put("ablation", x.ablation().toString());
+                o.put("response", x.response());
+                o.put("generated", x.generated());
+                o.put("verdict", x.verdict().refusal() ? "refusal" : "harmful");
+                o.put("reason", x.verdict().reason());
+                o.put("matched_keyword", x.verdict().matchedKeyword());
+                sb.append(Json.MAPPER.writeValueAsString(o)).append('\n');
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        ResultFiles.writeString(file, sb.toString());
+    }
+
+    /** Parses "1,2,3" or "1-5" (or a mix) into a sorted list of distinct non-negative ints. */
+    static List<Integer> intList(String option, String text) {
+        java.util.TreeSet<Integer> out = new java.util.TreeSet<>();
+        try {
+            for (String part : text.split(",")) {
+                String p = part.strip();
+                int dash = p.indexOf('-', 1);
+                if (dash > 0) {
+                    int a = Integer.parseInt(p.substring(0, dash).strip()), b = Integer.parseInt(p.substring(dash + 1).strip());
+                    if (b < a) throw new NumberFormatException();
+                    for (int i = a; i <= b; i++) out.add(i);
+                } else out.add(Integer.parseInt(p));
+            }
+        } catch (NumberFormatException e) {
+            throw new SaharaException(option + " must be a list like 1,2,3 or 1-5, got '" + text + "'");
+        }
+        if (out.isEmpty() || out.first() < 0) throw new SaharaException(option + " must list numbers >= 0, got '" + text + "'");
+        return List.copyOf(out);
+    }
+}

@@ -1,0 +1,170 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.Ablation;
+import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.QueryShips;
+import dev.sahara.eval.PerPromptAsr;
+import dev.sahara.eval.RefusalJudge;
+import dev.sahara.llama.Sampler;
+import dev.sahara.model.PromptFormat;
+import dev.sahara.report.ResultFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ships-asr}: query-specific ablation (paper Fig. 2, Table 3 bottom). For each prompt, query-level Ships
+ * ranks every head; the prompt's own top-k heads are ablated while generating its response; ASR for each k.
+ */
+@Command(name = "ships-asr", description = "Query-specific ablation: for each prompt ablate its own top-k query-level Ships heads, generate, judge; ASR for each k.")
+public final class ShipsAsrCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DatasetOptions data;
+    @Mixin
+    PromptOptions prompt;
+    @Mixin
+    AsrOptions asr;
+
+    @Option(names = "--k", paramLabel = "LIST", defaultValue = "0-5",
+            description = "Numbers of top heads to ablate per prompt (0 = no ablation, the baseline). Default: ${DEFAULT-VALUE}.")
+    String ks;
+
+    @Option(names = "--ships-ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "Ablation used to score heads (Ships). Default: ${DEFAULT-VALUE}.")
+    String shipsMode;
+
+    @Option(names = "--ships-epsilon", paramLabel = "E", defaultValue = "1e-5", description = "ε when scoring heads. Default: ${DEFAULT-VALUE}.")
+    float shipsEpsilon;
+
+    @Option(names = "--official-kl", description = "KL as the official code computes it (+1e-12, no renormalisation).")
+    boolean officialKl;
+
+    @Option(names = "--ablation", paramLabel = "MODE", description = "Ablation applied while generating. Default: the --ships-ablation mode.")
+    String evalMode;
+
+    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-10", description = "ε while generating. Default: ${DEFAULT-VALUE}.")
+    float evalEpsilon;
+
+    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
+    boolean allowGroupedKv;
+
+    @Option(names = "--response-prefix", paramLabel = "TEXT", description = "Force the response to start with TEXT (course correction, e.g. \"Sure, here is\").")
+    String responsePrefix;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/ships-asr", description = "Output folder (ships_asr.json, responses_k{K}_{decoding}.jsonl). Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--json", description = "Print ships_asr.json to stdout instead of the summary.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        asr.check();
+        List<Integer> kList = AnalysisSupport.intList("--k", ks);
+        AblationMode sm = AblationMode.parse(shipsMode);
+        AblationMode em = evalMode == null ? sm : AblationMode.parse(evalMode);
+        if (!(shipsEpsilon >= 0) || Float.isInfinite(shipsEpsilon)) throw new SaharaException("--ships-epsilon must be a finite number >= 0, got " + shipsEpsilon);
+        if (!(evalEpsilon >= 0) || Float.isInfinite(evalEpsilon)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + evalEpsilon);
+        RefusalJudge judge = asr.judge();
+        List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
+        PrintWriter err = spec.commandLine().getErr();
+        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+            var c = w.model().config();
+            int maxK = kList.getLast();
+            if (maxK > c.numLayers() * c.numHeads()) throw new SaharaException("--k: " + maxK + " is more than the model's " + c.numLayers() * c.numHeads() + " heads");
+            Ablation.none().with(new HeadId(0, 0), sm, shipsEpsilon).checkIn(c, allowGroupedKv);
+            Ablation.none().with(new HeadId(0, 0), em, evalEpsilon).checkIn(c, allowGroupedKv);
+            int[] prefixIds = responsePrefix == null ? new int[0] : w.tokenizer().encode(responsePrefix, false);
+            ResultFiles.prepareDir(out);
+            long t0 = System.nanoTime();
+            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(sm, shipsEpsilon, 1, officialKl, true),
+                    new StderrProgress(err, "ships"));
+            double shipsSeconds = (System.nanoTime() - t0) / 1e9;
+            List<List<HeadId>> top = new ArrayList<>();
+            for (double[][] s : scores) top.add(AnalysisSupport.topHeads(s, maxK));
+
+            ObjectNode o = w.metadata("ships-asr");
+            ObjectNode so = o.putObject("ships");
+            so.put("mode", sm.label);
+            so.put("epsilon", shipsEpsilon);
+            so.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
+            so.put("position", "last prompt token");
+            so.put("ranking", "per prompt, heads by descending KL; ties to the lower (layer, head)");
+            ObjectNode eo = o.putObject("eval_ablation");
+            eo.put("mode", em.label);
+            eo.put("epsilon", evalEpsilon);
+            o.setAll(AsrReport.settings(judge, Sampler.GREEDY, asr.maxTokens));
+            o.remove("decoding");
+            ArrayNode dec = o.putArray("decodings");
+            for (Sampler s : samplers) dec.add(s.describe());
+            o.put("response_prefix", responsePrefix);
+            ArrayNode pids = o.putArray("response_prefix_token_ids");
+            for (int id : prefixIds) pids.add(id);
+            o.put("judged_text", responsePrefix == null ? "generated text only" : "generated continuation after the forced prefix (the prefix is not judged)");
+            ArrayNode ko = o.putArray("ks");
+            kList.forEach(ko::add);
+
+            ArrayNode results = o.putArray("results");
+            PrintWriter pw = spec.commandLine().getOut();
+            StringBuilder summary = new StringBuilder("k  " + String.join("  ", samplers.stream().map(AnalysisSupport::shortName).toList()) + "\n");
+            double[][] asrTable = new double[kList.size()][samplers.size()];
+            for (int ki = 0; ki < kList.size(); ki++) {
+                int k = kList.get(ki);
+                List<Ablation> per = new ArrayList<>();
+                for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, k), em, evalEpsilon).checkIn(c, allowGroupedKv));
+                for (int si = 0; si < samplers.size(); si++) {
+                    Sampler s = samplers.get(si);
+                    String file = "responses_k" + k + "_" + AnalysisSupport.shortName(s) + ".jsonl";
+                    PerPromptAsr.Result r = PerPromptAsr.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), per, prefixIds, asr.maxTokens, s, judge,
+                            asr.batchSize, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));
+                    AnalysisSupport.writeJsonl(out.resolve(file), r);
+                    ObjectNode ro = results.addObject();
+                    ro.put("k", k);
+                    ro.put("decoding", s.describe());
+                    ro.put("asr", r.asr());
+                    ro.put("harmful", r.harmful());
+                    ro.put("n", r.responses().size());
+                    ro.put("responses", file);
+                    asrTable[ki][si] = r.asr();
+                }
+                summary.append(k);
+                for (double v : asrTable[ki]) summary.append(String.format(Locale.ROOT, "  %.3f", v));
+                summary.append('\n');
+            }
+            ArrayNode prompts = o.putArray("prompts");
+            for (int p = 0; p < scores.length; p++) {
+                ObjectNode po = prompts.addObject();
+                po.put("prompt", w.dataset().prompts().get(p));
+                ArrayNode th = po.putArray("top_heads");
+                for (HeadId h : top.get(p)) th.add(h.label());
+                ArrayNode ts = po.putArray("top_scores");
+                for (HeadId h : top.get(p)) ts.add(scores[p][h.layer()][h.head()]);
+            }
+            ObjectNode timing = o.putObject("timings_seconds");
+            timing.put("ships", shipsSeconds);
+            timing.put("total", (System.nanoTime() - t0) / 1e9);
+            ResultFiles.writeJson(out.resolve("ships_asr.json"), o);
+            if (json) pw.println(o);
+            else pw.print("ASR by k (own top-k heads per prompt, " + em.label + " ε=" + evalEpsilon + "):\n" + summary + "results: " + out.toAbsolutePath() + "\n");
+            pw.flush();
+        }
+        return 0;
+    }
+}
