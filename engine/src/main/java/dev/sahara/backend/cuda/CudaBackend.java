@@ -37,6 +37,8 @@ import java.lang.foreign.MemorySegment;
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
+    /** Set once JCuda's native side failed to load: it cannot be retried in this JVM. */
+    private static volatile String driverMissing;
 
     private final CudaDevice dev;
     private final DeviceMemory mem = new DeviceMemory();
@@ -61,11 +63,14 @@ public final class CudaBackend implements Backend {
      * @throws SaharaException with one line saying why there is no usable CUDA backend
      */
     public static CudaBackend open() {
+        if (driverMissing != null) throw new SaharaException(driverMissing);
         CudaDevice dev;
         try {
             dev = new CudaDevice(0);
-        } catch (UnsatisfiedLinkError e) {
-            throw new SaharaException("no CUDA GPU: the CUDA driver library (libcuda.so.1) could not be loaded" + firstLine(e));
+        } catch (LinkageError e) {
+            // UnsatisfiedLinkError the first time; JCuda's driver class then stays unusable (NoClassDefFoundError)
+            driverMissing = "no CUDA GPU: the CUDA driver library (libcuda.so.1) could not be loaded" + firstLine(e);
+            throw new SaharaException(driverMissing);
         } catch (CudaException e) {
             throw new SaharaException("no CUDA GPU: " + firstLine(e).substring(2));
         }
