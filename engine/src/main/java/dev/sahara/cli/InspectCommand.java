@@ -29,7 +29,7 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Checkpoint ck = Checkpoint.open(model.modelDir())) {
+        try (Checkpoint ck = model.checkpoint()) {
             ModelConfig c = ck.config();
             Map<DType, Long> byDtype = new EnumMap<>(DType.class);
             for (TensorData t : ck.tensors().values()) byDtype.merge(t.dtype(), t.elementCount(), Long::sum);

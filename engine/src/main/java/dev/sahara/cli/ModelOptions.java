@@ -3,8 +3,10 @@ package dev.sahara.cli;
 import dev.sahara.SaharaException;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.backend.cuda.CudaBackend;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.model.Checkpoint;
+import dev.sahara.model.SyntheticModels;
 import dev.sahara.model.Tokenizer;
 import picocli.CommandLine.Option;
 
@@ -13,11 +15,14 @@ import java.nio.file.Path;
 /** --model, --backend, --threads: which checkpoint, where it runs. */
 public final class ModelOptions {
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json + safetensors + tokenizer.json), or builtin:planted / builtin:stories260K. Default: ${DEFAULT-VALUE}.",
+            description = "Hugging Face model folder (config.json + safetensors + tokenizer.json), builtin:planted / builtin:stories260K, "
+                    + "or synthetic:llama-2-7b / synthetic:llama-3-8b / synthetic:tiny[:f32|f16|bf16] (random weights, no tokenizer). Default: ${DEFAULT-VALUE}.",
             defaultValue = "builtin:planted")
     public String model;
 
-    @Option(names = "--backend", paramLabel = "NAME", description = "cpu (a CUDA backend is planned; see the README). Default: ${DEFAULT-VALUE}.", defaultValue = "cpu")
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "cpu, cuda (NVIDIA GPU through the CUDA driver; docs/CUDA.md) or auto (cuda when usable, else cpu with one line on stderr). Default: ${DEFAULT-VALUE}.",
+            defaultValue = "cpu")
     public String backend;
 
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores). Results do not depend on it.")
@@ -27,13 +32,18 @@ public final class ModelOptions {
             description = "Weight transplant: take every layer's attention projections (q/k/v/o_proj) from this checkpoint (same shapes), everything else from --model.")
     public String attentionFrom;
 
-
     private Path resolved;
 
     /** The model folder (a builtin model is unpacked once per run). */
     public Path modelDir() {
+        if (model.startsWith(SyntheticModels.PREFIX)) throw new SaharaException(model + " has no model folder (no tokenizer): give --token-ids");
         if (resolved == null) resolved = BuiltinModels.resolve(model);
         return resolved;
+    }
+
+    /** The checkpoint: a model folder, a builtin one, or a synthetic one built in memory. */
+    public Checkpoint checkpoint() {
+        return model.startsWith(SyntheticModels.PREFIX) ? SyntheticModels.open(model) : Checkpoint.open(modelDir());
     }
 
     public int threadCount() {
@@ -43,11 +53,14 @@ public final class ModelOptions {
     }
 
     public LlamaModel load() {
-        Backend b = switch (backend) {
-            case "cpu", "auto" -> new CpuBackend(threadCount());
-            default -> throw new SaharaException("--backend " + backend + " is not available (this build has: cpu)");
-        };
-        Checkpoint ck = Checkpoint.open(modelDir());
+        Backend b = backend();
+        Checkpoint ck;
+        try {
+            ck = checkpoint();
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
         Checkpoint at = null;
         try {
             if (attentionFrom != null) at = Checkpoint.open(BuiltinModels.resolve(attentionFrom));
@@ -58,6 +71,23 @@ public final class ModelOptions {
             b.close();
             throw e;
         }
+    }
+
+    /** The backend --backend names; auto falls back to the CPU with one line on stderr saying why. */
+    public Backend backend() {
+        return switch (backend) {
+            case "cpu" -> new CpuBackend(threadCount());
+            case "cuda" -> CudaBackend.open();
+            case "auto" -> {
+                try {
+                    yield CudaBackend.open();
+                } catch (SaharaException e) {
+                    System.err.println("sahara: --backend auto: using the CPU: " + e.getMessage());
+                    yield new CpuBackend(threadCount());
+                }
+            }
+            default -> throw new SaharaException("--backend must be auto, cpu or cuda, got '" + backend + "'");
+        };
     }
 
     public Tokenizer tokenizer() { return Tokenizer.load(modelDir()); }

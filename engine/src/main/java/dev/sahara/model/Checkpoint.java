@@ -41,6 +41,14 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
+    /**
+     * A checkpoint whose tensors were made in memory (see {@link SyntheticModels}); {@code dir} only names it in
+     * messages. Closing it closes {@code arena}.
+     */
+    public static Checkpoint inMemory(Path dir, ModelConfig config, Map<String, TensorData> tensors, Arena arena) {
+        return new Checkpoint(dir, config, tensors, arena);
+    }
+
     private static Map<String, TensorData> readTensors(Path dir, Arena arena) {
         Path single = dir.resolve("model.safetensors");
         Path index = dir.resolve("model.safetensors.index.json");

@@ -1,0 +1,376 @@
+package dev.sahara.backend.cuda;
+
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadEdit;
+import dev.sahara.backend.AttentionLayout;
+import dev.sahara.backend.Backend;
+import dev.sahara.backend.Tensor;
+import dev.sahara.backend.Weight;
+import dev.sahara.model.DType;
+import dev.sahara.model.TensorData;
+import jcuda.CudaException;
+import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The CUDA backend: float32 activations in device memory, weights uploaded once in their checkpoint dtype,
+ * the hand-written kernels of kernels/*.cu launched through JCuda's driver API, and the matmuls in cuBLAS
+ * (FFM) in plain FP32 (a bf16 / f16 weight is widened to float32 into a scratch buffer first, so the product
+ * sees exactly the numbers the CPU backend sees). Everything runs in order on one stream; {@link #download}
+ * waits for it. Per-call index arrays (tokens, rows, positions, RoPE cos / sin, head edits) are staged through
+ * one small device buffer with synchronous copies, which order with the stream.
+ *
+ * <pre>
+ * Backend op      kernel (kernels/)              reference
+ * embed           embed_{dtype}      embedding.cu  ReferenceBackend.embed
+ * rmsNorm         rmsnorm_{dtype}    rmsnorm.cu    ReferenceBackend.rmsNorm
+ * matmul          widen_{dtype} + cublasGemmEx + bias_{dtype} (weights.cu)
+ * rope            rope               rope.cu       (cos / sin computed on the host in double, as the CPU does)
+ * editHeads       edit_heads         heads.cu
+ * attention       attention          attention.cu  (one block per row × head, online softmax)
+ * swiglu / add    swiglu / add       swiglu.cu, residual.cu
+ * gather/scatter  gather_rows / scatter_rows  rows.cu
+ * copy            cuMemcpyDtoDAsync
+ * </pre>
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    /** Set once JCuda's native side failed to load: it cannot be retried in this JVM. */
+    private static volatile String driverMissing;
+
+    private final CudaDevice dev;
+    private final DeviceMemory mem = new DeviceMemory();
+    private final Cublas blas;
+    private Cusolver solver;
+    private DeviceMemory.Block staging, widened;
+    private boolean closed;
+
+    private CudaBackend(CudaDevice dev) {
+        this.dev = dev;
+        try {
+            this.blas = Cublas.open(dev.stream().address());
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens device 0.
+     *
+     * @throws SaharaException with one line saying why there is no usable CUDA backend
+     */
+    public static CudaBackend open() {
+        if (driverMissing != null) throw new SaharaException(driverMissing);
+        CudaDevice dev;
+        try {
+            dev = new CudaDevice(0);
+        } catch (LinkageError e) {
+            // UnsatisfiedLinkError the first time; JCuda's driver class then stays unusable (NoClassDefFoundError)
+            driverMissing = "no CUDA GPU: the CUDA driver library (libcuda.so.1) could not be loaded" + firstLine(e);
+            throw new SaharaException(driverMissing);
+        } catch (CudaException e) {
+            throw new SaharaException("no CUDA GPU: " + firstLine(e).substring(2));
+        }
+        try {
+            return new CudaBackend(dev);
+        } catch (IllegalStateException | CudaException e) {
+            throw new SaharaException("CUDA GPU " + dev.name() + " found but cuBLAS is unusable: " + e.getMessage());
+        }
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage()).strip();
+        int nl = m.indexOf('\n');
+        return " (" + (nl < 0 ? m : m.substring(0, nl)).strip() + ")";
+    }
+
+    @Override
+    public String name() { return "cuda"; }
+
+    /** The device, compute capability, kernel image and cuBLAS library, for logs and result files. */
+    public String description() {
+        return dev.name() + " (sm_" + dev.computeCapability() + "), kernels from " + dev.kernelSource() + ", " + blas.library();
+    }
+
+    @Override
+    public Tensor allocate(int rows, int cols) {
+        dev.makeCurrent();
+        long n = (long) rows * cols;
+        DeviceMemory.Block b = mem.take(n * Float.BYTES);
+        JCudaDriver.cuMemsetD32Async(b.ptr(), 0, Math.max(n, 1), dev.stream());
+        CudaTensor t = new CudaTensor(b, rows, cols);
+        mem.returnWhenUnreachable(t, b);
+        return t;
+    }
+
+    @Override
+    public Weight weight(TensorData t) {
+        dev.makeCurrent();
+        long bytes = t.elementCount() * t.dtype().bytes;
+        DeviceMemory.Block b = mem.permanent(bytes);
+        MemorySegment src = t.data();
+        final long chunk = 1L << 30;
+        for (long off = 0; off < bytes; off += chunk) {
+            long len = Math.min(chunk, bytes - off);
+            JCudaDriver.cuMemcpyHtoD(b.ptr().withByteOffset(off), Pointer.to(src.asSlice(off, len).asByteBuffer()), len);
+        }
+        return new CudaWeight(b.ptr(), t.dtype(), t.rows(), t.cols());
+    }
+
+    @Override
+    public void upload(Tensor dst, float[] src) {
+        dev.makeCurrent();
+        CudaTensor d = t(dst);
+        if (src.length != (long) d.rows() * d.cols()) throw new IllegalArgumentException("upload of " + src.length + " floats into " + d.rows() + "x" + d.cols());
+        JCudaDriver.cuMemcpyHtoD(d.block().ptr(), Pointer.to(src), d.bytes());
+    }
+
+    @Override
+    public float[] download(Tensor src) {
+        dev.makeCurrent();
+        CudaTensor s = t(src);
+        float[] out = new float[s.rows() * s.cols()];
+        dev.synchronize();
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), s.block().ptr(), s.bytes());
+        return out;
+    }
+
+    @Override
+    public void embed(Tensor out, Weight table, int[] tokens) {
+        CudaWeight w = (CudaWeight) table;
+        for (int id : tokens) if (id < 0 || id >= w.rows()) throw new IllegalArgumentException("token " + id + " outside the table's " + w.rows() + " rows");
+        long ids = stage(tokens);
+        dev.launch("embed_" + KernelNames.suffix(w.dtype()), blocks(w.cols()), tokens.length, THREADS, 0,
+                new CudaDevice.Args().ptr(t(out).address()).ptr(w.address()).ptr(ids).i32(w.cols()));
+    }
+
+    @Override
+    public void rmsNorm(Tensor out, Tensor x, Weight gamma, float eps) {
+        dev.makeCurrent();
+        CudaWeight g = (CudaWeight) gamma;
+        dev.launch("rmsnorm_" + KernelNames.suffix(g.dtype()), x.rows(), 1, THREADS, 0,
+                new CudaDevice.Args().ptr(t(out).address()).ptr(t(x).address()).ptr(g.address()).i32(x.cols()).f32(eps));
+    }
+
+    @Override
+    public void matmul(Tensor out, Tensor x, Weight weight, Weight bias) {
+        dev.makeCurrent();
+        CudaWeight w = (CudaWeight) weight;
+        int tokens = x.rows(), k = x.cols(), n = w.rows();
+        if (w.cols() != k || out.rows() != tokens || out.cols() != n) {
+            throw new IllegalArgumentException("matmul shapes: out " + out.rows() + "x" + out.cols() + ", x " + tokens + "x" + k + ", w " + n + "x" + w.cols());
+        }
+        long a = w.address();
+        if (w.dtype() != DType.F32) {
+            long count = (long) n * k;
+            long scratch = widenScratch(count * Float.BYTES);
+            dev.launch("widen_" + KernelNames.suffix(w.dtype()), gridStride(count), 1, THREADS, 0,
+                    new CudaDevice.Args().ptr(scratch).ptr(a).i64(count));
+            a = scratch;
+        }
+        blas.matmulRowMajorWt(t(out).address(), t(x).address(), a, tokens, k, n);
+        if (bias != null) {
+            CudaWeight b = (CudaWeight) bias;
+            dev.launch("bias_" + KernelNames.suffix(b.dtype()), blocks(n), tokens, THREADS, 0,
+                    new CudaDevice.Args().ptr(t(out).address()).ptr(b.address()).i32(n));
+        }
+    }
+
+    @Override
+    public void rope(Tensor x, int heads, int headDim, int[] positions, double[] invFreq) {
+        int half = headDim / 2, rows = x.rows();
+        float[] cs = new float[2 * rows * half];  // (2, rows, half): cos then sin, as the CPU backend rounds them
+        for (int t = 0; t < rows; t++) {
+            for (int i = 0; i < half; i++) {
+                double angle = positions[t] * invFreq[i];
+                cs[t * half + i] = (float) StrictMath.cos(angle);
+                cs[rows * half + t * half + i] = (float) StrictMath.sin(angle);
+            }
+        }
+        long base = stage(cs);
+        dev.launch("rope", blocks(heads * half), rows, THREADS, 0, new CudaDevice.Args().ptr(t(x).address()).ptr(base)
+                .ptr(base + (long) rows * half * Float.BYTES).i32(heads).i32(headDim).i32(x.cols()));
+    }
+
+    @Override
+    public void editHeads(Tensor x, int headDim, HeadEdit edit) {
+        if (edit.isIdentity() || x.rows() == 0) return;
+        int heads = edit.heads();
+        float[] packed = new float[2 * heads];      // scale[heads], then mean flags as int bits
+        for (int h = 0; h < heads; h++) {
+            packed[h] = edit.scale()[h];
+            packed[heads + h] = Float.intBitsToFloat(edit.mean()[h] ? 1 : 0);
+        }
+        long base = stage(packed);
+        dev.launch("edit_heads", x.rows(), 1, THREADS, headDim * Float.BYTES, new CudaDevice.Args().ptr(t(x).address()).ptr(base)
+                .ptr(base + (long) heads * Float.BYTES).i32(edit.anyMean() ? 1 : 0).i32(heads).i32(headDim).i32(x.cols()));
+    }
+
+    @Override
+    public void scatterRows(Tensor dst, int[] dstRows, Tensor src) {
+        if (dstRows.length == 0) return;
+        checkRows(dstRows, dst.rows());
+        long rows = stage(dstRows);
+        dev.launch("scatter_rows", blocks(src.cols()), dstRows.length, THREADS, 0,
+                new CudaDevice.Args().ptr(t(dst).address()).ptr(t(src).address()).ptr(rows).i32(src.cols()));
+    }
+
+    @Override
+    public void gatherRows(Tensor out, Tensor x, int[] rows) {
+        if (rows.length == 0) return;
+        checkRows(rows, x.rows());
+        long r = stage(rows);
+        dev.launch("gather_rows", blocks(x.cols()), rows.length, THREADS, 0,
+                new CudaDevice.Args().ptr(t(out).address()).ptr(t(x).address()).ptr(r).i32(x.cols()));
+    }
+
+    /** Threads per attention block; must equal TILE in kernels/attention.cu. */
+    static final int ATTENTION_TILE = 128, ATTENTION_MAX_PER_THREAD = 4;
+
+    @Override
+    public void attention(Tensor out, Tensor q, Tensor kCache, Tensor vCache, AttentionLayout layout, int heads, int kvHeads, int headDim) {
+        if (headDim > ATTENTION_TILE * ATTENTION_MAX_PER_THREAD) throw new SaharaException("the CUDA attention kernel supports head_dim up to 512, got " + headDim);
+        int rows = layout.rows();
+        if (rows == 0) return;
+        int[] meta = new int[2 * rows];             // (2, rows): position, then cache row of position 0
+        for (int s = 0; s < layout.sequences(); s++) {
+            for (int i = 0; i < layout.newTokens()[s]; i++) {
+                int row = layout.rowStart()[s] + i;
+                meta[row] = layout.pastLen()[s] + i;
+                meta[rows + row] = layout.cacheStart()[s];
+                if (layout.cacheStart()[s] + meta[row] >= kCache.rows()) throw new IllegalArgumentException("attention: cache row past the cache's " + kCache.rows() + " rows");
+            }
+        }
+        long base = stage(meta);
+        float scale = (float) (1.0 / StrictMath.sqrt(headDim));
+        dev.launch("attention", Math.multiplyExact(rows, heads), 1, ATTENTION_TILE, (headDim + ATTENTION_TILE) * Float.BYTES,
+                new CudaDevice.Args().ptr(t(out).address()).ptr(t(q).address()).ptr(t(kCache).address()).ptr(t(vCache).address())
+                        .ptr(base).ptr(base + (long) rows * Integer.BYTES).i32(heads).i32(kvHeads).i32(headDim).i32(q.cols()).i32(kCache.cols()).f32(scale));
+    }
+
+    @Override
+    public void swiglu(Tensor gate, Tensor up) {
+        dev.makeCurrent();
+        long n = (long) gate.rows() * gate.cols();
+        dev.launch("swiglu", gridStride(n), 1, THREADS, 0, new CudaDevice.Args().ptr(t(gate).address()).ptr(t(up).address()).i64(n));
+    }
+
+    @Override
+    public void add(Tensor x, Tensor y) {
+        dev.makeCurrent();
+        long n = (long) x.rows() * x.cols();
+        dev.launch("add", gridStride(n), 1, THREADS, 0, new CudaDevice.Args().ptr(t(x).address()).ptr(t(y).address()).i64(n));
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        dev.makeCurrent();
+        if (t(src).bytes() > 0) JCudaDriver.cuMemcpyDtoDAsync(t(dst).block().ptr(), t(src).block().ptr(), t(src).bytes(), dev.stream());
+    }
+
+    /** Eigen-decomposition of a symmetric matrix (cuSOLVER syevd, double). */
+    public record Eigen(double[] values, double[][] vectors) {}
+
+    /**
+     * Eigenvalues (ascending) and unit eigenvectors ({@code vectors[j]} belongs to {@code values[j]}) of the
+     * symmetric n×n row-major matrix {@code a} (only its lower triangle is read).
+     */
+    public Eigen symmetricEigen(double[] a, int n) {
+        dev.makeCurrent();
+        if (a.length != (long) n * n) throw new IllegalArgumentException("symmetricEigen: " + a.length + " values for n = " + n);
+        if (solver == null) solver = Cusolver.open(dev.stream().address());
+        DeviceMemory.Block da = mem.permanent((long) n * n * Double.BYTES), dw = mem.permanent((long) n * Double.BYTES), info = mem.permanent(Integer.BYTES);
+        DeviceMemory.Block work = null;
+        try {
+            // Row-major a is the transpose in cuSOLVER's column-major view: the same symmetric matrix, upper ↔ lower.
+            double[] colMajor = new double[a.length];
+            for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) colMajor[j * n + i] = a[i * n + j];
+            JCudaDriver.cuMemcpyHtoD(da.ptr(), Pointer.to(colMajor), (long) a.length * Double.BYTES);
+            int lwork = solver.workspace(n, da.ptr().address(), dw.ptr().address());
+            work = mem.permanent(Math.max(1L, lwork) * Double.BYTES);
+            solver.syevd(n, da.ptr().address(), dw.ptr().address(), work.ptr().address(), lwork, info.ptr().address());
+            dev.synchronize();
+            int[] status = {0};
+            JCudaDriver.cuMemcpyDtoH(Pointer.to(status), info.ptr(), Integer.BYTES);
+            if (status[0] != 0) throw new SaharaException("cusolverDnDsyevd: devInfo = " + status[0] + (status[0] > 0 ? " (did not converge)" : " (bad argument)"));
+            double[] values = new double[n], vecs = new double[n * n];
+            JCudaDriver.cuMemcpyDtoH(Pointer.to(values), dw.ptr(), (long) n * Double.BYTES);
+            JCudaDriver.cuMemcpyDtoH(Pointer.to(vecs), da.ptr(), (long) n * n * Double.BYTES);
+            double[][] vectors = new double[n][];
+            for (int j = 0; j < n; j++) vectors[j] = java.util.Arrays.copyOfRange(vecs, j * n, (j + 1) * n);   // column j, contiguous
+            return new Eigen(values, vectors);
+        } finally {
+            mem.release(da);
+            mem.release(dw);
+            mem.release(info);
+            if (work != null) mem.release(work);
+        }
+    }
+
+    /** Bytes of device memory this backend holds (weights, scratch and pooled activations). */
+    public long deviceBytes() { return mem.allocatedBytes(); }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        dev.makeCurrent();
+        dev.synchronize();
+        blas.close();
+        if (solver != null) solver.close();
+        mem.close();
+        dev.close();
+    }
+
+    // ---- helpers
+
+    /** Uploads ints to the staging buffer; returns its device address. Synchronous: ordered after earlier stream work. */
+    private long stage(int[] data) {
+        dev.makeCurrent();
+        long bytes = (long) Math.max(1, data.length) * Integer.BYTES;
+        ensureStaging(bytes);
+        if (data.length > 0) JCudaDriver.cuMemcpyHtoD(staging.ptr(), Pointer.to(data), (long) data.length * Integer.BYTES);
+        return staging.ptr().address();
+    }
+
+    private long stage(float[] data) {
+        dev.makeCurrent();
+        long bytes = (long) Math.max(1, data.length) * Float.BYTES;
+        ensureStaging(bytes);
+        if (data.length > 0) JCudaDriver.cuMemcpyHtoD(staging.ptr(), Pointer.to(data), (long) data.length * Float.BYTES);
+        return staging.ptr().address();
+    }
+
+    private void ensureStaging(long bytes) {
+        if (staging != null && staging.bytes() >= bytes) return;
+        if (staging != null) {
+            dev.synchronize();
+            mem.release(staging);
+        }
+        staging = mem.permanent(Math.max(bytes, 1 << 20));
+    }
+
+    private long widenScratch(long bytes) {
+        if (widened == null || widened.bytes() < bytes) {
+            if (widened != null) {
+                dev.synchronize();
+                mem.release(widened);
+            }
+            widened = mem.permanent(bytes);
+        }
+        return widened.ptr().address();
+    }
+
+    private static void checkRows(int[] rows, int limit) {
+        for (int r : rows) if (r < 0 || r >= limit) throw new IllegalArgumentException("row " + r + " outside 0.." + (limit - 1));
+    }
+
+    private static int blocks(long n) { return (int) Math.max(1, (n + THREADS - 1) / THREADS); }
+
+    private static int gridStride(long n) { return (int) Math.min(Math.max(1, (n + THREADS - 1) / THREADS), 65535L * 8); }
+
+    private static CudaTensor t(Tensor x) { return (CudaTensor) x; }
+}
