@@ -31,6 +31,8 @@ public final class Sahara {
         if (settings.rMain() > prompts.size()) {
             throw new dev.sahara.SaharaException("--rank " + settings.rMain() + " needs at least that many prompts, the dataset has " + prompts.size());
         }
+        dev.sahara.llama.MemoryPlan.of(model.config(), prompts, settings.prefixReuse(), false, dev.sahara.llama.MemoryPlan.mappedBytes(model.checkpoint()))
+                .check(Runtime.getRuntime().maxMemory());
         this.model = model;
         this.settings = settings;
         this.runner = new CandidateRunner(model, TokenBatch.pack(prompts), settings.prefixReuse());
