@@ -46,7 +46,7 @@ public record ModelConfig(
 
     public static ModelConfig load(Path modelDir) {
         Path file = modelDir.resolve("config.json");
-        if (!Files.isDirectory(modelDir)) throw SaharaException.inFile(modelDir, "model folder does not exist");
+        if (!Files.isDirectory(modelDir)) throw SaharaException.inFile(modelDir, "model folder does not exist (--model takes a Hugging Face folder with config.json, model.safetensors and tokenizer.json, or builtin:planted)");
         if (!Files.isRegularFile(file)) throw SaharaException.inFile(file, "missing (a Hugging Face model folder needs config.json)");
         return parse(Json.readObject(file), file);
     }
