@@ -88,15 +88,20 @@ public final class Sahara {
         return scores;
     }
 
+    /** Refuses a group size outside 1..layers·heads. */
+    public static void checkGroupSize(ModelConfig c, int steps) {
+        if (steps < 1 || steps > c.numLayers() * c.numHeads()) {
+            throw new dev.sahara.SaharaException("--group-size must be in 1.." + c.numLayers() * c.numHeads() + ", got " + steps);
+        }
+    }
+
     /** Algorithm 1 with group size {@code steps}. */
     public Result run(int steps, Progress progress) { return run(steps, Memo.NONE, progress); }
 
     /** Algorithm 1, reusing and recording finished candidates through {@code memo} (resumable runs). */
     public Result run(int steps, Memo memo, Progress progress) {
         ModelConfig c = model.config();
-        if (steps < 1 || steps > c.numLayers() * c.numHeads()) {
-            throw new dev.sahara.SaharaException("--group-size must be in 1.." + c.numLayers() * c.numHeads() + ", got " + steps);
-        }
+        checkGroupSize(c, steps);
         List<HeadId> group = new ArrayList<>();
         List<Step> done = new ArrayList<>();
         for (int s = 0; s < steps; s++) {

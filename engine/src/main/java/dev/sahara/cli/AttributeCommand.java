@@ -106,8 +106,10 @@ public final class AttributeCommand implements Callable<Integer> {
             long tLoad = System.nanoTime();
             Sahara.Result result;
             ObjectNode timingsFile;
+            Sahara.checkGroupSize(w.model().config(), groupSize);
+            Sahara sahara = new Sahara(w.model(), w.encoded(), settings);
             try (RunRecord.Logged log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
-                result = new Sahara(w.model(), w.encoded(), settings).run(groupSize, log, new StderrProgress(err, "sahara"));
+                result = sahara.run(groupSize, log, new StderrProgress(err, "sahara"));
                 timingsFile = RunRecord.timings("attribute", w, log, resume != null);
             }
             long tSahara = System.nanoTime();

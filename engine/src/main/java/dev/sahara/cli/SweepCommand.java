@@ -74,9 +74,9 @@ public final class SweepCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;
+            Sahara sahara = new Sahara(w.model(), w.encoded(), new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse));
             try (RunRecord.Logged log = RunRecord.open(out, "sweep", settings, resume != null)) {
-                scores = new Sahara(w.model(), w.encoded(), new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse))
-                        .scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
+                scores = sahara.scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
                 timings = RunRecord.timings("sweep", w, log, resume != null);
             }
             ObjectNode o = w.metadata("sweep");

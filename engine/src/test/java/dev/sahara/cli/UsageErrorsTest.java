@@ -51,10 +51,13 @@ class UsageErrorsTest {
         assertSays(error("logits", "--model", MODEL, "--token-ids", "1", "--ablate", "L0H0", "--epsilon", "-1"), "--epsilon");
         assertSays(error("sweep", "--model", MODEL, "--epsilon", "NaN"), "--epsilon");
         assertSays(error("sweep", "--model", MODEL, "--rank", "0"), "--rank");
-        assertSays(error("attribute", "--model", MODEL, "--group-size", "13", "--no-asr", "--limit", "2", "--out", "target/never"), "--group-size", "1..12");
+        assertSays(error("attribute", "--model", MODEL, "--group-size", "13", "--no-asr", "--limit", "2", "--out", tmp.resolve("n").toString()), "--group-size", "1..12");
         assertSays(error("sweep", "--model", MODEL, "--threads", "0"), "--threads");
         assertSays(error("sweep", "--model", MODEL, "--limit", "-3"), "--limit");
-        assertSays(error("sweep", "--model", MODEL, "--limit", "2", "--rank", "5"), "--rank 5", "prompts");
+        Path out = tmp.resolve("never");
+        assertSays(error("sweep", "--model", MODEL, "--limit", "2", "--rank", "5", "--out", out.toString()), "--rank 5", "prompts");
+        assertSays(error("attribute", "--model", MODEL, "--limit", "2", "--group-size", "13", "--out", out.toString()), "--group-size");
+        assertTrue(!Files.exists(out), "a refused run creates no output folder");
     }
 
     @Test
