@@ -19,6 +19,7 @@ public final class QueryShips {
     /** scores[prompt][layer][head]. */
     public static double[][][] compute(LlamaModel model, List<int[]> prompts, AttributionSettings s, Progress progress) {
         ModelConfig c = model.config();
+        dev.sahara.llama.MemoryPlan.of(c, prompts, s.prefixReuse(), true, dev.sahara.llama.MemoryPlan.mappedBytes(model.checkpoint())).check(Runtime.getRuntime().maxMemory());
         CandidateRunner runner = new CandidateRunner(model, TokenBatch.pack(prompts), s.prefixReuse());
         float[][] base = runner.run(Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
         double[][][] scores = new double[prompts.size()][c.numLayers()][c.numHeads()];

@@ -31,6 +31,8 @@ public final class Sahara {
         if (settings.rMain() > prompts.size()) {
             throw new dev.sahara.SaharaException("--rank " + settings.rMain() + " needs at least that many prompts, the dataset has " + prompts.size());
         }
+        dev.sahara.llama.MemoryPlan.of(model.config(), prompts, settings.prefixReuse(), false, dev.sahara.llama.MemoryPlan.mappedBytes(model.checkpoint()))
+                .check(Runtime.getRuntime().maxMemory());
         this.model = model;
         this.settings = settings;
         this.runner = new CandidateRunner(model, TokenBatch.pack(prompts), settings.prefixReuse());
@@ -38,8 +40,29 @@ public final class Sahara {
                 runner.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), settings.rMain());
     }
 
+    /**
+     * Scores already known (from a resumed run's log) and a sink for each finished one. A known score is used
+     * as it is and its forward is skipped; {@link #finished} is called for every score computed, before progress.
+     */
+    public interface Memo {
+        Memo NONE = new Memo() {
+            @Override
+            public java.util.OptionalDouble known(int step, HeadId head) { return java.util.OptionalDouble.empty(); }
+
+            @Override
+            public void finished(int step, HeadId head, double score) {}
+        };
+
+        java.util.OptionalDouble known(int step, HeadId head);
+
+        void finished(int step, HeadId head, double score);
+    }
+
     /** Dataset-level Ships of every head not in {@code group}, each ablated together with the group. */
-    public double[][] scoreAll(List<HeadId> group, Progress progress) {
+    public double[][] scoreAll(List<HeadId> group, Progress progress) { return scoreAll(group, 1, Memo.NONE, progress); }
+
+    /** {@link #scoreAll(List, Progress)} as step {@code step} of a run whose finished candidates {@code memo} keeps. */
+    public double[][] scoreAll(List<HeadId> group, int step, Memo memo, Progress progress) {
         ModelConfig c = model.config();
         Ablation base = Ablation.of(group, settings.mode(), settings.epsilon());
         double[][] scores = new double[c.numLayers()][c.numHeads()];
@@ -51,26 +74,40 @@ public final class Sahara {
                     scores[l][h] = Double.NaN;
                     continue;
                 }
-                float[][] states = runner.runCandidate(base, id, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast();
-                scores[l][h] = PrincipalAngles.angleDegrees(baseVectors, PrincipalAngles.leadingLeftSingularVectors(states, settings.rMain()));
+                java.util.OptionalDouble known = memo.known(step, id);
+                if (known.isPresent()) {
+                    scores[l][h] = known.getAsDouble();
+                } else {
+                    float[][] states = runner.runCandidate(base, id, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast();
+                    scores[l][h] = PrincipalAngles.angleDegrees(baseVectors, PrincipalAngles.leadingLeftSingularVectors(states, settings.rMain()));
+                    memo.finished(step, id, scores[l][h]);
+                }
                 progress.update(++done, total, id.label());
             }
         }
         return scores;
     }
 
-    /** Algorithm 1 with group size {@code steps}. */
-    public Result run(int steps, Progress progress) {
-        ModelConfig c = model.config();
+    /** Refuses a group size outside 1..layers·heads. */
+    public static void checkGroupSize(ModelConfig c, int steps) {
         if (steps < 1 || steps > c.numLayers() * c.numHeads()) {
             throw new dev.sahara.SaharaException("--group-size must be in 1.." + c.numLayers() * c.numHeads() + ", got " + steps);
         }
+    }
+
+    /** Algorithm 1 with group size {@code steps}. */
+    public Result run(int steps, Progress progress) { return run(steps, Memo.NONE, progress); }
+
+    /** Algorithm 1, reusing and recording finished candidates through {@code memo} (resumable runs). */
+    public Result run(int steps, Memo memo, Progress progress) {
+        ModelConfig c = model.config();
+        checkGroupSize(c, steps);
         List<HeadId> group = new ArrayList<>();
         List<Step> done = new ArrayList<>();
         for (int s = 0; s < steps; s++) {
             long t0 = System.nanoTime();
             int step = s + 1;
-            double[][] scores = scoreAll(group, (d, t, what) -> progress.update(d, t, "step " + step + "/" + steps + " " + what));
+            double[][] scores = scoreAll(group, step, memo, (d, t, what) -> progress.update(d, t, "step " + step + "/" + steps + " " + what));
             HeadId best = null;
             double bestScore = Double.NEGATIVE_INFINITY;
             for (int l = 0; l < c.numLayers(); l++) {

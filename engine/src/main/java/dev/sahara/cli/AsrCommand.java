@@ -55,7 +55,7 @@ public final class AsrCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("asr");
             o.setAll(AsrReport.settings(judge, sampler, asr.maxTokens));
             o.setAll(AsrReport.summary(r, a, "responses.jsonl"));
-            o.put("seconds", (System.nanoTime() - t0) / 1e9);
+            ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("asr", w, (System.nanoTime() - t0) / 1e9));
             AsrReport.writeJsonl(out.resolve("responses.jsonl"), r);
             ResultFiles.writeJson(out.resolve("asr.json"), o);
             PrintWriter pw = spec.commandLine().getOut();

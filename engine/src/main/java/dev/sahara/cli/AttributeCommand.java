@@ -76,6 +76,10 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/attribute", description = "Output folder. Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted run in DIR (its candidates.jsonl), with the same options; "
+            + "the result is the same as an uninterrupted run's.")
+    Path resume;
+
     @Option(names = "--json", description = "Print attribution.json to stdout instead of the summary.")
     boolean json;
 
@@ -92,9 +96,22 @@ public final class AttributeCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
             if (m.touchesKvHead()) Ablation.none().with(new HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
-            ResultFiles.prepareDir(out);
+            Path out = RunRecord.outDir(spec, this.out, resume);
+            ObjectNode logSettings = RunRecord.settings(w);
+            logSettings.put("mode", m.label);
+            logSettings.put("epsilon", Float.toString(epsilon));
+            logSettings.put("r_main", rank);
+            logSettings.put("group_size", groupSize);
+            logSettings.put("prefix_reuse", !noPrefixReuse);
             long tLoad = System.nanoTime();
-            Sahara.Result result = new Sahara(w.model(), w.encoded(), settings).run(groupSize, new StderrProgress(err, "sahara"));
+            Sahara.Result result;
+            ObjectNode timingsFile;
+            Sahara.checkGroupSize(w.model().config(), groupSize);
+            Sahara sahara = new Sahara(w.model(), w.encoded(), settings);
+            try (RunRecord.Logged log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
+                result = sahara.run(groupSize, log, new StderrProgress(err, "sahara"));
+                timingsFile = RunRecord.timings("attribute", w, log, resume != null);
+            }
             long tSahara = System.nanoTime();
 
             ObjectNode o = w.metadata("attribute");
@@ -116,7 +133,6 @@ public final class AttributeCommand implements Callable<Integer> {
                 s.groupBefore().forEach(h -> before.add(h.label()));
                 so.put("picked", s.picked().label());
                 so.put("score", s.pickedScore());
-                so.put("seconds", s.seconds());
                 so.set("scores", ScoreTables.toJson(s.scores()));
             }
             Set<String> groupLabels = result.group().stream().map(HeadId::label).collect(Collectors.toCollection(LinkedHashSet::new));
@@ -138,11 +154,14 @@ public final class AttributeCommand implements Callable<Integer> {
                 AsrReport.writeJsonl(out.resolve("responses_after.jsonl"), after);
             }
             long tEnd = System.nanoTime();
-            ObjectNode timings = o.putObject("timings_seconds");
+            ObjectNode timings = timingsFile.putObject("timings_seconds");
             timings.put("load", (tLoad - t0) / 1e9);
             timings.put("sahara", (tSahara - tLoad) / 1e9);
             timings.put("asr", (tEnd - tSahara) / 1e9);
             timings.put("total", (tEnd - t0) / 1e9);
+            ArrayNode stepSeconds = timings.putArray("steps");
+            result.steps().forEach(s -> stepSeconds.add(s.seconds()));
+            ResultFiles.writeJson(out.resolve("timings.json"), timingsFile);
 
             List<String> columns = new ArrayList<>();
             List<double[][]> tables = new ArrayList<>();

@@ -26,7 +26,8 @@ final class BuiltinModels {
         if (!spec.startsWith("builtin:")) return Path.of(spec);
         String name = spec.substring("builtin:".length());
         String base = RESOURCE.get(name);
-        if (base == null) throw new SaharaException("unknown builtin model '" + name + "' (known: " + String.join(", ", RESOURCE.keySet().stream().sorted().toList()) + ")");
+        if (base == null) throw new SaharaException("--model " + spec + ": unknown builtin model; use builtin:" + String.join(" or builtin:", RESOURCE.keySet().stream().sorted().toList())
+                + ", or a Hugging Face model folder");
         try {
             Path dir = Files.createTempDirectory("sahara-" + name + "-");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(dir)));

@@ -86,7 +86,7 @@ public final class ShipsCommand implements Callable<Integer> {
                 po.set("top10", Json.array(ScoreTables.top(scores[p], 10)));
                 po.set("scores", ScoreTables.toJson(scores[p]));
             }
-            o.put("seconds", (System.nanoTime() - t0) / 1e9);
+            ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("ships", w, (System.nanoTime() - t0) / 1e9));
             ResultFiles.writeJson(out.resolve("ships.json"), o);
             List<String> cols = new ArrayList<>(List.of("mean"));
             List<double[][]> tables = new ArrayList<>(List.<double[][]>of(mean));

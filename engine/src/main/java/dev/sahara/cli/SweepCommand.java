@@ -51,6 +51,10 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted sweep in DIR (its candidates.jsonl), with the same options; "
+            + "the result is the same as an uninterrupted run's.")
+    Path resume;
+
     @Option(names = "--json", description = "Print sweep.json to stdout.")
     boolean json;
 
@@ -61,10 +65,20 @@ public final class SweepCommand implements Callable<Integer> {
         if (rank < 1) throw new SaharaException("--rank must be >= 1, got " + rank);
         try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
             if (m.touchesKvHead()) dev.sahara.ablate.Ablation.none().with(new dev.sahara.ablate.HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
-            ResultFiles.prepareDir(out);
+            Path out = RunRecord.outDir(spec, this.out, resume);
+            ObjectNode settings = RunRecord.settings(w);
+            settings.put("mode", m.label);
+            settings.put("epsilon", Float.toString(epsilon));
+            settings.put("r_main", rank);
+            settings.put("prefix_reuse", !noPrefixReuse);
             long t0 = System.nanoTime();
-            double[][] scores = new Sahara(w.model(), w.encoded(), new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse))
-                    .scoreAll(List.of(), new StderrProgress(spec.commandLine().getErr(), "sweep"));
+            double[][] scores;
+            ObjectNode timings;
+            Sahara sahara = new Sahara(w.model(), w.encoded(), new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse));
+            try (RunRecord.Logged log = RunRecord.open(out, "sweep", settings, resume != null)) {
+                scores = sahara.scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
+                timings = RunRecord.timings("sweep", w, log, resume != null);
+            }
             ObjectNode o = w.metadata("sweep");
             ObjectNode s = o.putObject("sweep");
             s.put("mode", m.label);
@@ -72,7 +86,8 @@ public final class SweepCommand implements Callable<Integer> {
             s.put("r_main", rank);
             s.put("prefix_reuse", !noPrefixReuse);
             o.set("scores", ScoreTables.toJson(scores));
-            o.put("seconds", (System.nanoTime() - t0) / 1e9);
+            timings.putObject("timings_seconds").put("sweep", (System.nanoTime() - t0) / 1e9);
+            ResultFiles.writeJson(out.resolve("timings.json"), timings);
             ResultFiles.writeJson(out.resolve("sweep.json"), o);
             ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(List.of("angle_deg"), List.<double[][]>of(scores)));
             Heatmap.write(out.resolve("heatmap.png"), "Dataset-level Ships (angle, degrees)", scores, Set.of());

@@ -42,7 +42,10 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         return load(mo, one, po, defaultFormat);
     }
 
-    /** The header of every result file: engine, model, dataset, prompt format, backend, precision, threads. */
+    /**
+     * The header of every result file: engine, model, dataset, prompt format, backend, precision. Not the thread
+     * count: results do not depend on it, and the files are byte-identical whatever it is (it is in timings.json).
+     */
     ObjectNode metadata(String command) {
         ModelConfig c = model.config();
         ObjectNode o = Json.MAPPER.createObjectNode();
@@ -68,7 +71,6 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         o.put("system_prompt", system);
         o.put("backend", model.backend().name());
         o.put("precision", "float32 activations, weights in checkpoint dtype");
-        o.put("threads", modelOptions.threadCount());
         return o;
     }
 

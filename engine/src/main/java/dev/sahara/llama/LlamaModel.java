@@ -95,6 +95,17 @@ public final class LlamaModel implements AutoCloseable {
     private KvCache scratchCache(TokenBatch batch) { return KvCache.scratch(b, batch.tokens().length, c.kvDim()); }
 
     private Result run(TokenBatch batch, KvCache kv, Ablation ablation, int fromLayer, Tensor start, Tensor[] capture, Outputs outputs) {
+        Result r = run(batch, kv, ablation, fromLayer, start, capture, outputs, null);
+        if (NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits()) && NumericGuard.allFinite(r.finalNormLast())) return r;
+        // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
+        // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
+        NumericGuard guard = new NumericGuard(b, batch, ablation);
+        run(batch, kv, ablation, 0, null, null, outputs, guard);
+        throw guard.notFound();
+    }
+
+    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, int fromLayer, Tensor start, Tensor[] capture, Outputs outputs,
+                       NumericGuard g) {
         AttentionLayout layout = batch.layout();
         checkLength(layout);
         int T = batch.tokens().length, dim = c.hiddenSize(), hd = c.headDim();
@@ -104,6 +115,7 @@ public final class LlamaModel implements AutoCloseable {
         if (x == null) {
             x = b.allocate(T, dim);
             b.embed(x, w.embed(), batch.tokens());
+            if (g != null) g.check(-1, "embed_tokens", x);
         }
         Tensor xn = b.allocate(T, dim);                     // (T, dim) normed input of a sub-block
         Tensor q = b.allocate(T, c.qDim());                 // (T, n_heads · head_dim)
@@ -121,27 +133,38 @@ public final class LlamaModel implements AutoCloseable {
 
             // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
             b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
+            if (g != null) g.check(l, "input_layernorm", xn);
             b.matmul(q, xn, lw.wq(), lw.bq());
             b.matmul(k, xn, lw.wk(), lw.bk());
             b.matmul(v, xn, lw.wv(), lw.bv());
+            if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
             b.rope(q, c.numHeads(), hd, positions, invFreq);
             b.rope(k, c.numKvHeads(), hd, positions, invFreq);
             b.editHeads(q, hd, edits.q());
             b.editHeads(k, hd, edits.k());
+            if (g != null) g.check(l, "rope + ablation (q)", q).check(l, "rope + ablation (k)", k);
             b.scatterRows(kv.k(l), cacheRows, k);
             b.scatterRows(kv.v(l), cacheRows, v);
             b.attention(att, q, kv.k(l), kv.v(l), layout, c.numHeads(), c.numKvHeads(), hd);
+            if (g != null) g.check(l, "attention (softmax·V)", att);
             b.editHeads(att, hd, edits.out());
             b.matmul(o, att, lw.wo(), null);
+            if (g != null) g.check(l, "o_proj", o);
             b.add(x, o);
+            if (g != null) g.check(l, "residual after attention", x);
 
             // feed-forward: x += down(silu(gate(xn)) · up(xn))
             b.rmsNorm(xn, x, lw.ffnNorm(), c.rmsNormEps());
+            if (g != null) g.check(l, "post_attention_layernorm", xn);
             b.matmul(gate, xn, lw.wGate(), null);
             b.matmul(up, xn, lw.wUp(), null);
+            if (g != null) g.check(l, "gate_proj", gate).check(l, "up_proj", up);
             b.swiglu(gate, up);
+            if (g != null) g.check(l, "silu(gate)·up", gate);
             b.matmul(o, gate, lw.wDown(), null);
+            if (g != null) g.check(l, "down_proj", o);
             b.add(x, o);
+            if (g != null) g.check(l, "residual after the MLP", x);
         }
         if (!outputs.lastLogits() && !outputs.allLogits() && !outputs.finalNormLast()) return new Result(null, null, null);
 
@@ -150,6 +173,7 @@ public final class LlamaModel implements AutoCloseable {
         Tensor h = b.allocate(headRows.length, dim);        // (rows, dim) final-norm states
         b.gatherRows(h, x, headRows);
         b.rmsNorm(h, h, w.norm(), c.rmsNormEps());
+        if (g != null) g.check(c.numLayers(), "final norm", h);
         float[][] finalNorm = null, last = null, all = null;
         if (outputs.finalNormLast()) {
             float[] flat = b.download(h);
@@ -162,6 +186,7 @@ public final class LlamaModel implements AutoCloseable {
         if (outputs.lastLogits() || outputs.allLogits()) {
             Tensor logits = b.allocate(headRows.length, c.vocabSize());  // (rows, vocab)
             b.matmul(logits, h, w.lmHead(), null);
+            if (g != null) g.check(c.numLayers(), "lm_head", logits);
             float[][] rows = split(b.download(logits), c.vocabSize());
             if (outputs.allLogits()) all = rows;
             if (outputs.lastLogits()) {

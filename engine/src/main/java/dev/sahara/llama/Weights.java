@@ -41,6 +41,8 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
         Checkpoint at = attentionFrom == null ? ck : attentionFrom;
         if (attentionFrom != null) checkSameShapes(c, attentionFrom);
         long dim = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), hidden = c.intermediateSize(), vocab = c.vocabSize();
+        // The last layer must exist before anything is sized by num_hidden_layers (a hostile config may say 2^31 - 1).
+        ck.tensor("model.layers." + (c.numLayers() - 1) + ".input_layernorm.weight", dim);
         Layer[] layers = new Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";

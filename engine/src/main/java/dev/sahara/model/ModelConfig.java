@@ -46,7 +46,7 @@ public record ModelConfig(
 
     public static ModelConfig load(Path modelDir) {
         Path file = modelDir.resolve("config.json");
-        if (!Files.isDirectory(modelDir)) throw SaharaException.inFile(modelDir, "model folder does not exist");
+        if (!Files.isDirectory(modelDir)) throw SaharaException.inFile(modelDir, "model folder does not exist (--model takes a Hugging Face folder with config.json, model.safetensors and tokenizer.json, or builtin:planted)");
         if (!Files.isRegularFile(file)) throw SaharaException.inFile(file, "missing (a Hugging Face model folder needs config.json)");
         return parse(Json.readObject(file), file);
     }
@@ -84,7 +84,7 @@ public record ModelConfig(
         boolean useSw = arch.equals("MistralForCausalLM") || c.path("use_sliding_window").asBoolean(false);
         if (useSw && sw.canConvertToInt() && sw.asInt() > 0) window = sw.asInt();
         return new ModelConfig(arch, hidden, positive(c, "intermediate_size", file), positive(c, "num_hidden_layers", file), heads, kvHeads,
-                headDim, positive(c, "vocab_size", file), (float) number(c, "rms_norm_eps", 1e-6, file),
+                headDim, positive(c, "vocab_size", file), rmsNormEps(c, file),
                 number(c, "rope_theta", 10000.0, file), ropeScaling(c.path("rope_scaling"), file),
                 c.path("tie_word_embeddings").asBoolean(false), c.path("max_position_embeddings").asInt(4096), bias, window);
     }
@@ -114,6 +114,14 @@ public record ModelConfig(
         }
     }
 
+    /** rms_norm_eps as the float the forward uses: it must stay > 0 and finite there (0 divides by zero on a zero row). */
+    private static float rmsNormEps(JsonNode c, Path file) {
+        double eps = number(c, "rms_norm_eps", 1e-6, file);
+        float f = (float) eps;
+        if (!(f > 0) || Float.isInfinite(f)) throw SaharaException.inFile(file, "rms_norm_eps " + c.get("rms_norm_eps") + " is not a positive float32 value");
+        return f;
+    }
+
     private static int positive(JsonNode c, String key, Path file) {
         JsonNode n = c.get(key);
         if (n == null || n.isNull()) throw SaharaException.inFile(file, "missing " + key);
@@ -124,7 +132,7 @@ public record ModelConfig(
     private static double number(JsonNode c, String key, double dflt, Path file) {
         JsonNode n = c.get(key);
         if (n == null || n.isNull()) return dflt;
-        if (!n.isNumber() || !(n.asDouble() > 0)) throw SaharaException.inFile(file, key + " must be a positive number, got " + n);
+        if (!n.isNumber() || !(n.asDouble() > 0) || Double.isInfinite(n.asDouble())) throw SaharaException.inFile(file, key + " must be a positive number, got " + n);
         return n.asDouble();
     }
 }

@@ -25,6 +25,15 @@ public final class ResultFiles {
         return dir;
     }
 
+    /** Deletes {@code *.tmp} files a killed run left behind (a write interrupted before its rename). */
+    public static void removeStaleTemporaries(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".tmp") && Files.isRegularFile(p)).toList()) Files.deleteIfExists(f);
+        } catch (IOException e) {
+            throw SaharaException.inFile(dir, "cannot list the output folder: " + e.getMessage());
+        }
+    }
+
     public static void writeJson(Path file, JsonNode node) {
         try {
             writeString(file, Json.MAPPER.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node) + "\n");

@@ -1,0 +1,92 @@
+package dev.sahara.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.model.Json;
+import dev.sahara.report.CandidateLog;
+import dev.sahara.report.ResultFiles;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+
+/**
+ * What makes a long run resumable and reproducible: the settings a candidates log is tied to (everything that
+ * decides a score, never the thread count or the time), the output folder chosen by {@code --out} or
+ * {@code --resume}, and {@code timings.json} — the only result file allowed to differ between two runs of the
+ * same inputs (wall-clock times, the thread count, how much a resume reused).
+ */
+final class RunRecord {
+    /** A test hook: called after each finished candidate is logged (the resume test throws from it to "kill" a run). */
+    static volatile Runnable afterCandidate = null;
+
+    private RunRecord() {}
+
+    /** The inputs and settings common to every resumable command; the command adds its own. */
+    static ObjectNode settings(Workload w) {
+        ObjectNode s = Json.MAPPER.createObjectNode();
+        s.put("engine_version", EngineVersion.version());
+        s.put("engine_commit", EngineVersion.gitCommit());
+        s.put("model_sha256", CandidateLog.modelFingerprint(w.model().checkpoint().dir()));
+        s.put("dataset", w.dataset().source());
+        s.put("prompt_format", w.format().label());
+        s.put("system_prompt", w.system());
+        s.put("prompt_tokens_sha256", CandidateLog.tokensFingerprint(w.encoded()));
+        s.put("backend", w.model().backend().name());
+        return s;
+    }
+
+    /** The output folder: {@code --resume DIR} when given (then {@code --out}, if also given, must name the same folder). */
+    static Path outDir(CommandSpec spec, Path out, Path resume) {
+        if (resume == null) return out;
+        if (spec.commandLine().getParseResult().hasMatchedOption("--out") && !out.toAbsolutePath().normalize().equals(resume.toAbsolutePath().normalize())) {
+            throw new SaharaException("--out " + out + " and --resume " + resume + " name different folders; give only --resume DIR");
+        }
+        return resume;
+    }
+
+    /** Opens the folder's candidates log, fresh or resumed, with the hook the tests use. */
+    static Logged open(Path dir, String command, ObjectNode settings, boolean resume) {
+        ResultFiles.prepareDir(dir);
+        ResultFiles.removeStaleTemporaries(dir);
+        return new Logged(CandidateLog.open(dir, command, settings, resume));
+    }
+
+    /** The log, calling the test hook after each candidate. */
+    static final class Logged implements dev.sahara.attribution.Sahara.Memo, AutoCloseable {
+        final CandidateLog log;
+
+        Logged(CandidateLog log) { this.log = log; }
+
+        @Override
+        public java.util.OptionalDouble known(int step, dev.sahara.ablate.HeadId head) { return log.known(step, head); }
+
+        @Override
+        public void finished(int step, dev.sahara.ablate.HeadId head, double score) {
+            log.finished(step, head, score);
+            Runnable hook = afterCandidate;
+            if (hook != null) hook.run();
+        }
+
+        @Override
+        public void close() { log.close(); }
+    }
+
+    /** timings.json of a command that is not resumable. */
+    static ObjectNode simpleTimings(String command, Workload w, double seconds) {
+        ObjectNode t = Json.MAPPER.createObjectNode();
+        t.put("command", command);
+        t.put("threads", w.modelOptions().threadCount());
+        t.putObject("timings_seconds").put(command, seconds);
+        return t;
+    }
+
+    /** timings.json: the run's wall-clock times, thread count and resume statistics. */
+    static ObjectNode timings(String command, Workload w, Logged log, boolean resumed) {
+        ObjectNode t = Json.MAPPER.createObjectNode();
+        t.put("command", command);
+        t.put("threads", w.modelOptions().threadCount());
+        t.put("resumed", resumed);
+        t.put("candidates_from_log", log.log.reused());
+        return t;
+    }
+}
