@@ -48,27 +48,16 @@ public final class AttributeCommand implements Callable<Integer> {
     PromptOptions prompt;
     @Mixin
     AsrOptions asr;
+    @Mixin
+    CandidateOptions candidate;
+    @Mixin
+    AngleOptions angle;
 
     @Option(names = "--group-size", paramLabel = "S", defaultValue = "3", description = "Heads in the group (Sahara steps). Default: ${DEFAULT-VALUE}.")
     int groupSize;
 
-    @Option(names = "--ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "How candidates are ablated. Default: ${DEFAULT-VALUE}.")
-    String mode;
-
-    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-5", description = "ε for attribution. Default: ${DEFAULT-VALUE}.")
-    float epsilon;
-
     @Option(names = "--asr-epsilon", paramLabel = "E", defaultValue = "1e-10", description = "ε of the ablated model when measuring ASR. Default: ${DEFAULT-VALUE}.")
     float asrEpsilon;
-
-    @Option(names = "--rank", paramLabel = "R", defaultValue = "1", description = "r_main: leading singular vectors compared. Default: ${DEFAULT-VALUE}.")
-    int rank;
-
-    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
-    boolean allowGroupedKv;
-
-    @Option(names = "--no-prefix-reuse", description = "Recompute every candidate from layer 0 (same scores, slower).")
-    boolean noPrefixReuse;
 
     @Option(names = "--no-asr", description = "Skip the ASR measurement.")
     boolean noAsr;
@@ -85,17 +74,19 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AblationMode m = AblationMode.parse(mode);
-        if (!(epsilon >= 0) || !(asrEpsilon >= 0)) throw new SaharaException("--epsilon and --asr-epsilon must be >= 0");
-        if (rank < 1) throw new SaharaException("--rank must be >= 1, got " + rank);
+        AblationMode m = candidate.mode();
+        float epsilon = candidate.epsilon();
+        int rank = angle.rank();
+        boolean noPrefixReuse = !angle.prefixReuse();
+        if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
         asr.check();
-        AttributionSettings settings = new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse);
+        AttributionSettings settings = candidate.settings(angle);
         RefusalJudge judge = asr.judge();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
         try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
-            if (m.touchesKvHead()) Ablation.none().with(new HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
+            candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode logSettings = RunRecord.settings(w);
             logSettings.put("mode", m.label);
@@ -198,8 +189,8 @@ public final class AttributeCommand implements Callable<Integer> {
                 .append(w.model().config().numLayers()).append(" layers × ").append(w.model().config().numHeads()).append(" heads) |\n");
         sb.append("| dataset | ").append(w.dataset().source()).append(" |\n");
         sb.append("| prompt format | ").append(w.format().label()).append(" |\n");
-        sb.append("| ablation | ").append(mode).append(", ε = ").append(epsilon).append(" (ASR: undiff-q, ε = ").append(asrEpsilon).append(") |\n");
-        sb.append("| r_main | ").append(rank).append(" |\n| group size | ").append(groupSize).append(" |\n");
+        sb.append("| ablation | ").append(candidate.mode()).append(", ε = ").append(candidate.epsilon()).append(" (ASR: undiff-q, ε = ").append(asrEpsilon).append(") |\n");
+        sb.append("| r_main | ").append(angle.rank()).append(" |\n| group size | ").append(groupSize).append(" |\n");
         sb.append("| engine | ").append(EngineVersion.version()).append(" (").append(EngineVersion.gitCommit()).append(") |\n\n");
         sb.append("## Group found\n\n");
         for (Sahara.Step s : r.steps()) {

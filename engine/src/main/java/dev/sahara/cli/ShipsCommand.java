@@ -2,7 +2,6 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.SaharaException;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
@@ -34,18 +33,11 @@ public final class ShipsCommand implements Callable<Integer> {
     DatasetOptions data;
     @Mixin
     PromptOptions prompt;
+    @Mixin
+    CandidateOptions candidate;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "One query (instead of --dataset).")
     String text;
-
-    @Option(names = "--ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "Default: ${DEFAULT-VALUE}.")
-    String mode;
-
-    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
-    float epsilon;
-
-    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
-    boolean allowGroupedKv;
 
     @Option(names = "--official-kl", description = "KL as the official code computes it (+1e-12 to both distributions, no renormalisation).")
     boolean officialKl;
@@ -58,10 +50,10 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AblationMode m = AblationMode.parse(mode);
-        if (!(epsilon >= 0)) throw new SaharaException("--epsilon must be >= 0, got " + epsilon);
+        AblationMode m = candidate.mode();
+        float epsilon = candidate.epsilon();
         try (Workload w = text != null ? Workload.single(model, text, prompt, PromptFormat.TEMPLATE) : Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
-            if (m.touchesKvHead()) dev.sahara.ablate.Ablation.none().with(new dev.sahara.ablate.HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
+            candidate.checkAllowed(w.model().config());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
             double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(m, epsilon, 1, officialKl, true),

@@ -1,9 +1,7 @@
 package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.SaharaException;
 import dev.sahara.ablate.AblationMode;
-import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.report.Heatmap;
@@ -32,21 +30,10 @@ public final class SweepCommand implements Callable<Integer> {
     DatasetOptions data;
     @Mixin
     PromptOptions prompt;
-
-    @Option(names = "--ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "Default: ${DEFAULT-VALUE}.")
-    String mode;
-
-    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-5", description = "Default: ${DEFAULT-VALUE}.")
-    float epsilon;
-
-    @Option(names = "--rank", paramLabel = "R", defaultValue = "1", description = "r_main. Default: ${DEFAULT-VALUE}.")
-    int rank;
-
-    @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
-    boolean allowGroupedKv;
-
-    @Option(names = "--no-prefix-reuse", description = "Recompute every candidate from layer 0 (same scores, slower).")
-    boolean noPrefixReuse;
+    @Mixin
+    CandidateOptions candidate;
+    @Mixin
+    AngleOptions angle;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
@@ -60,11 +47,12 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AblationMode m = AblationMode.parse(mode);
-        if (!(epsilon >= 0)) throw new SaharaException("--epsilon must be >= 0, got " + epsilon);
-        if (rank < 1) throw new SaharaException("--rank must be >= 1, got " + rank);
+        AblationMode m = candidate.mode();
+        float epsilon = candidate.epsilon();
+        int rank = angle.rank();
+        boolean noPrefixReuse = !angle.prefixReuse();
         try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
-            if (m.touchesKvHead()) dev.sahara.ablate.Ablation.none().with(new dev.sahara.ablate.HeadId(0, 0), m, epsilon).checkIn(w.model().config(), allowGroupedKv);
+            candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode settings = RunRecord.settings(w);
             settings.put("mode", m.label);
@@ -74,7 +62,7 @@ public final class SweepCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;
-            Sahara sahara = new Sahara(w.model(), w.encoded(), new AttributionSettings(m, epsilon, rank, false, !noPrefixReuse));
+            Sahara sahara = new Sahara(w.model(), w.encoded(), candidate.settings(angle));
             try (RunRecord.Logged log = RunRecord.open(out, "sweep", settings, resume != null)) {
                 scores = sahara.scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
                 timings = RunRecord.timings("sweep", w, log, resume != null);
