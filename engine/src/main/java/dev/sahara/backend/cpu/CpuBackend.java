@@ -73,16 +73,6 @@ public final class CpuBackend implements Backend {
         PackedWeight p = w.packed();
         float[] o = f(out), in = f(x), b = bias == null ? null : ((CpuWeight) bias).floats();
         int tokens = x.rows(), k = x.cols(), n = w.rows(), panels = p.panels;
-        if (tokens < MatMulKernel.MR) {
-            // decoding: stream the weights once, two panels per task
-            int tasks = (panels + 1) / 2;
-            parallel.forRange(tasks, task -> {
-                int p0 = task * 2, p1 = Math.min(panels, p0 + 2);
-                MatMulKernel.direct(in, k, 0, tokens, p, p0, p1, o, n);
-                if (b != null) addBias(o, b, 0, tokens, p0 * MatMulKernel.NR, Math.min(n, p1 * MatMulKernel.NR), n);
-            });
-            return;
-        }
         int tokenBlocks = (tokens + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
         parallel.forRange(tokenBlocks * panels, task -> {
             int panel = task / tokenBlocks, tb = task % tokenBlocks;

@@ -1,11 +1,9 @@
 package dev.sahara.backend.cpu;
 
-import dev.sahara.model.DType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.lang.foreign.MemorySegment;
 
 /**
  * The matmul kernels: out[t][n] = Σ_k x[t][k] · w[n][k] over a {@link PackedWeight}.
@@ -15,13 +13,10 @@ import java.lang.foreign.MemorySegment;
  * chain, so a result depends neither on the thread count nor on the tiling nor on how many tokens are in the
  * batch (a decoded token gets the same bits as the same row in a prefill).
  *
- * <ul>
- *   <li>{@link #panelRows}: many tokens. The caller decodes one panel (NR weight rows × k, k-major) into a float32
- *       scratch; a 6-token × NR-column register block (12 accumulators) broadcasts one activation and
- *       multiplies it into two contiguous weight vectors per k step.</li>
- *   <li>{@link #direct}: a few tokens (decoding). Reads the packed weight in its dtype straight from memory, two
- *       panels per pass (4 accumulators), converting to float32 in registers: the weights stream once.</li>
- * </ul>
+ * <p>The caller decodes one panel (NR weight rows × k, k-major, contiguous in the packed weight) into a float32
+ * scratch that stays in L1/L2; a 6-token × NR-column register block (12 accumulators) broadcasts one activation
+ * and multiplies it into two contiguous weight vectors per k step; leftover tokens (and decoding's single token)
+ * take a 1-token block over the same scratch.
  */
 final class MatMulKernel {
     static final VectorSpecies<Float> F = WeightDecoder.F;
@@ -87,85 +82,6 @@ final class MatMulKernel {
             c1 = a.fma(FloatVector.fromArray(F, w, wo + L), c1);
         }
         store(c0, c1, out, t * outCols + n0, valid);
-    }
-
-    /**
-     * out[t][panel columns] for t in [t0, t1) and panels p0 .. p1 (exclusive), reading the packed weight in its
-     * dtype directly. The same fma chain as {@link #panelRows}.
-     */
-    static void direct(float[] x, int k, int t0, int t1, PackedWeight w, int p0, int p1, float[] out, int outCols) {
-        for (int t = t0; t < t1; t++) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                switch (w.dtype) {
-                    case F32 -> twoPanelsF32(x, t * k, k, w.data, w.offset(p, 0), w.offset(p + 1, 0), out, t * outCols, outCols, p);
-                    case BF16 -> twoPanelsBf16(x, t * k, k, w.data, w.offset(p, 0), w.offset(p + 1, 0), out, t * outCols, outCols, p);
-                    case F16 -> twoPanelsF16(x, t * k, k, w.data, w.offset(p, 0), w.offset(p + 1, 0), out, t * outCols, outCols, p);
-                }
-            }
-            if (p < p1) onePanel(x, t * k, k, w.data, w.dtype, w.offset(p, 0), out, t * outCols, outCols, p);
-        }
-    }
-
-    private static void twoPanelsF32(float[] x, int xo, int k, MemorySegment m, long a, long b, float[] out, int oo, int outCols, int p) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        long step = NR * 4L, half = L * 4L;
-        for (int i = 0; i < k; i++, a += step, b += step) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
-            c0 = v.fma(WeightDecoder.f32(m, a), c0);
-            c1 = v.fma(WeightDecoder.f32(m, a + half), c1);
-            c2 = v.fma(WeightDecoder.f32(m, b), c2);
-            c3 = v.fma(WeightDecoder.f32(m, b + half), c3);
-        }
-        storePanels(c0, c1, c2, c3, out, oo, outCols, p);
-    }
-
-    private static void twoPanelsBf16(float[] x, int xo, int k, MemorySegment m, long a, long b, float[] out, int oo, int outCols, int p) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        long step = NR * 2L, half = L * 2L;
-        for (int i = 0; i < k; i++, a += step, b += step) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
-            c0 = v.fma(WeightDecoder.bf16(m, a), c0);
-            c1 = v.fma(WeightDecoder.bf16(m, a + half), c1);
-            c2 = v.fma(WeightDecoder.bf16(m, b), c2);
-            c3 = v.fma(WeightDecoder.bf16(m, b + half), c3);
-        }
-        storePanels(c0, c1, c2, c3, out, oo, outCols, p);
-    }
-
-    private static void twoPanelsF16(float[] x, int xo, int k, MemorySegment m, long a, long b, float[] out, int oo, int outCols, int p) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        long step = NR * 2L, half = L * 2L;
-        for (int i = 0; i < k; i++, a += step, b += step) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
-            c0 = v.fma(WeightDecoder.f16(m, a), c0);
-            c1 = v.fma(WeightDecoder.f16(m, a + half), c1);
-            c2 = v.fma(WeightDecoder.f16(m, b), c2);
-            c3 = v.fma(WeightDecoder.f16(m, b + half), c3);
-        }
-        storePanels(c0, c1, c2, c3, out, oo, outCols, p);
-    }
-
-    private static void onePanel(float[] x, int xo, int k, MemorySegment m, DType dt, long a, float[] out, int oo, int outCols, int p) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0;
-        long step = (long) NR * dt.bytes, half = (long) L * dt.bytes;
-        for (int i = 0; i < k; i++, a += step) {
-            FloatVector v = FloatVector.broadcast(F, x[xo + i]);
-            FloatVector w0, w1;
-            switch (dt) {
-                case F32 -> { w0 = WeightDecoder.f32(m, a); w1 = WeightDecoder.f32(m, a + half); }
-                case BF16 -> { w0 = WeightDecoder.bf16(m, a); w1 = WeightDecoder.bf16(m, a + half); }
-                default -> { w0 = WeightDecoder.f16(m, a); w1 = WeightDecoder.f16(m, a + half); }
-            }
-            c0 = v.fma(w0, c0);
-            c1 = v.fma(w1, c1);
-        }
-        store(c0, c1, out, oo + p * NR, Math.min(NR, outCols - p * NR));
-    }
-
-    private static void storePanels(FloatVector c0, FloatVector c1, FloatVector c2, FloatVector c3, float[] out, int oo, int outCols, int p) {
-        store(c0, c1, out, oo + p * NR, Math.min(NR, outCols - p * NR));
-        store(c2, c3, out, oo + (p + 1) * NR, Math.min(NR, outCols - (p + 1) * NR));
     }
 
     /** The first {@code valid} (≤ NR) of the two vectors' lanes into out[o ..]. */
