@@ -45,10 +45,10 @@ public final class Facts {
                 a.append(l == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.17g", x));
                 b.append(l == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.17g", y));
             }
-            System.out.printf(Locale.ROOT, "{\"model\":\"%s\",\"parameters\":%d,\"file_bytes\":%d,\"decode_weight_bytes_per_token\":%d,"
+            System.out.printf(Locale.ROOT, "{\"lanes\":%d,\"model\":\"%s\",\"parameters\":%d,\"file_bytes\":%d,\"decode_weight_bytes_per_token\":%d,"
                             + "\"layers\":%d,\"heads\":%d,\"dim\":%d,\"hidden\":%d,\"vocab\":%d,\"dtype\":\"%s\","
                             + "\"scores_full\":[%s],\"scores_reuse\":[%s],\"scores_identical\":%b}%n",
-                    BenchModels.SYNTHETIC, params, fileBytes, tokenBytes, c.numLayers(), c.numHeads(), c.hiddenSize(), c.intermediateSize(),
+                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length(), BenchModels.SYNTHETIC, params, fileBytes, tokenBytes, c.numLayers(), c.numHeads(), c.hiddenSize(), c.intermediateSize(),
                     c.vocabSize(), SyntheticLlama.LLAMA_110M.dtype(), a, b, identical);
         }
     }
