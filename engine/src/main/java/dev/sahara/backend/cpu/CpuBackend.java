@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = WeightDecoder.F;
     private static final int L = F.length();
-    /** Matmul tile: token rows × weight rows per task. */
-    private static final int TOKEN_TILE = 64, WEIGHT_TILE = 32;
+    /** Matmul task: this many token rows (a multiple of the kernel's 6) × one weight panel. */
+    private static final int TOKEN_BLOCK = 48;
 
     private final Parallel parallel;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
@@ -57,7 +57,7 @@ public final class CpuBackend implements Backend {
     public void rmsNorm(Tensor out, Tensor x, Weight gamma, float eps) {
         float[] o = f(out), in = f(x);
         int n = x.cols();
-        float[] g = decodeAll((CpuWeight) gamma);
+        float[] g = ((CpuWeight) gamma).floats();
         parallel.forRange(x.rows(), t -> {
             int base = t * n;
             double ss = 0;
@@ -70,17 +70,22 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Tensor out, Tensor x, Weight weight, Weight bias) {
         CpuWeight w = (CpuWeight) weight;
-        float[] o = f(out), in = f(x), b = bias == null ? null : decodeAll((CpuWeight) bias);
-        int tokens = x.rows(), k = x.cols(), n = w.rows();
-        int tokenTiles = (tokens + TOKEN_TILE - 1) / TOKEN_TILE, weightTiles = (n + WEIGHT_TILE - 1) / WEIGHT_TILE;
-        parallel.forRange(tokenTiles * weightTiles, task -> {
-            int wt = task / tokenTiles, tt = task % tokenTiles;
-            int n0 = wt * WEIGHT_TILE, n1 = Math.min(n, n0 + WEIGHT_TILE), t0 = tt * TOKEN_TILE, t1 = Math.min(tokens, t0 + TOKEN_TILE);
-            float[] wrows = scratch(WEIGHT_TILE * k);
-            WeightDecoder.decode(w.data(), w.dtype(), (long) n0 * k, (n1 - n0) * k, wrows, 0);
-            MatMulKernel.tile(in, k, t0, t1, wrows, n1 - n0, o, n, n0);
-            if (b != null) for (int t = t0; t < t1; t++) for (int j = n0; j < n1; j++) o[t * n + j] += b[j];
+        PackedWeight p = w.packed();
+        float[] o = f(out), in = f(x), b = bias == null ? null : ((CpuWeight) bias).floats();
+        int tokens = x.rows(), k = x.cols(), n = w.rows(), panels = p.panels;
+        int tokenBlocks = (tokens + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
+        parallel.forRange(tokenBlocks * panels, task -> {
+            int panel = task / tokenBlocks, tb = task % tokenBlocks;
+            int t0 = tb * TOKEN_BLOCK, t1 = Math.min(tokens, t0 + TOKEN_BLOCK), n0 = panel * MatMulKernel.NR;
+            float[] wp = scratch(k * MatMulKernel.NR);
+            WeightDecoder.decode(p.data, p.dtype, (long) panel * k * MatMulKernel.NR, k * MatMulKernel.NR, wp, 0);
+            MatMulKernel.panelRows(in, k, t0, t1, wp, o, n, n0);
+            if (b != null) addBias(o, b, t0, t1, n0, Math.min(n, n0 + MatMulKernel.NR), n);
         });
+    }
+
+    private static void addBias(float[] o, float[] b, int t0, int t1, int n0, int n1, int n) {
+        for (int t = t0; t < t1; t++) for (int j = n0; j < n1; j++) o[t * n + j] += b[j];
     }
 
     @Override
@@ -88,18 +93,19 @@ public final class CpuBackend implements Backend {
         float[] v = f(x);
         int half = headDim / 2, cols = x.cols();
         parallel.forRange(x.rows(), t -> {
-            float[] cos = new float[half], sin = new float[half];
+            float[] cs = scratch(2 * half);
             for (int i = 0; i < half; i++) {
                 double angle = positions[t] * invFreq[i];
-                cos[i] = (float) StrictMath.cos(angle);
-                sin[i] = (float) StrictMath.sin(angle);
+                cs[i] = (float) StrictMath.cos(angle);
+                cs[half + i] = (float) StrictMath.sin(angle);
             }
             for (int h = 0; h < heads; h++) {
                 int base = t * cols + h * headDim;
                 for (int i = 0; i < half; i++) {
                     float a = v[base + i], b = v[base + i + half];
-                    v[base + i] = a * cos[i] - b * sin[i];
-                    v[base + i + half] = b * cos[i] + a * sin[i];
+                    float cos = cs[i], sin = cs[half + i];
+                    v[base + i] = a * cos - b * sin;
+                    v[base + i + half] = b * cos + a * sin;
                 }
             }
         });
@@ -112,7 +118,7 @@ public final class CpuBackend implements Backend {
         int heads = edit.heads(), cols = x.cols();
         boolean anyMean = edit.anyMean();
         parallel.forRange(x.rows(), t -> {
-            float[] mean = anyMean ? new float[headDim] : null;
+            float[] mean = anyMean ? scratch(headDim) : null;
             if (anyMean) {
                 for (int i = 0; i < headDim; i++) {
                     double s = 0;
@@ -219,12 +225,6 @@ public final class CpuBackend implements Backend {
         float[] s = scratch.get();
         if (s.length < size) scratch.set(s = new float[size]);
         return s;
-    }
-
-    private static float[] decodeAll(CpuWeight w) {
-        float[] out = new float[w.rows() * w.cols()];
-        WeightDecoder.decode(w.data(), w.dtype(), 0, out.length, out, 0);
-        return out;
     }
 
     private static float[] f(Tensor t) { return ((CpuTensor) t).data(); }

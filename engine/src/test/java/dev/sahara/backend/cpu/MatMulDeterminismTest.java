@@ -1,0 +1,77 @@
+package dev.sahara.backend.cpu;
+
+import dev.sahara.backend.Tensor;
+import dev.sahara.model.DType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The matmul's promises beyond accuracy: the same bits whatever the thread count, and whatever the batch a row
+ * sits in (the decoding kernel and the prefill kernel compute the same fma chain); the vectorised f16 decode
+ * equals {@link Float#float16ToFloat} on every bit pattern.
+ */
+class MatMulDeterminismTest {
+    static MemorySegment weight(Arena arena, Random r, DType dt, int n, int k) {
+        MemorySegment s = arena.allocate((long) n * k * dt.bytes);
+        for (long i = 0; i < (long) n * k; i++) {
+            float v = (float) r.nextGaussian();
+            switch (dt) {
+                case F32 -> s.set(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4, v);
+                case BF16 -> s.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, (short) (Float.floatToIntBits(v) >>> 16));
+                case F16 -> s.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2, Float.floatToFloat16(v));
+            }
+        }
+        return s;
+    }
+
+    static float[] matmul(CpuBackend b, CpuWeight w, float[] x, int rows) {
+        Tensor in = b.allocate(rows, w.cols()), out = b.allocate(rows, w.rows());
+        b.upload(in, x);
+        b.matmul(out, in, w, null);
+        return b.download(out);
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void sameBitsForAnyThreadCountAndBatch(DType dt) {
+        Random r = new Random(7);
+        int n = 83, k = 301, rows = 61;   // a partial last panel, a partial last token block, a 6-row remainder
+        try (Arena arena = Arena.ofConfined(); CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2); CpuBackend three = new CpuBackend(3)) {
+            CpuWeight w = new CpuWeight(weight(arena, r, dt, n, k), dt, n, k);
+            float[] x = new float[rows * k];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            float[] ref = matmul(one, w, x, rows);
+            assertArrayEquals(ref, matmul(two, w, x, rows));
+            assertArrayEquals(ref, matmul(three, w, x, rows));
+            for (int t : new int[] {0, 5, 60}) {          // one row alone (decoding kernel) = the same row in the batch
+                float[] single = matmul(two, w, Arrays.copyOfRange(x, t * k, (t + 1) * k), 1);
+                assertArrayEquals(Arrays.copyOfRange(ref, t * n, (t + 1) * n), single, "row " + t);
+            }
+            float[] five = matmul(two, w, Arrays.copyOfRange(x, 0, 5 * k), 5);
+            assertArrayEquals(Arrays.copyOfRange(ref, 0, 5 * n), five);
+        }
+    }
+
+    @Test
+    void f16DecodeMatchesFloat16ToFloat() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(65536 * 2);
+            for (int i = 0; i < 65536; i++) s.set(ValueLayout.JAVA_SHORT_UNALIGNED, i * 2L, (short) i);
+            float[] got = new float[65536];
+            WeightDecoder.decode(s, DType.F16, 0, 65536, got, 0);
+            for (int i = 0; i < 65536; i++) {
+                assertEquals(Float.floatToRawIntBits(Float.float16ToFloat((short) i)), Float.floatToRawIntBits(got[i]), "f16 bits " + Integer.toHexString(i));
+            }
+        }
+    }
+}
