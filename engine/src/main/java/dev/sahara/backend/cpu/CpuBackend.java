@@ -74,6 +74,14 @@ public final class CpuBackend implements Backend {
         float[] o = f(out), in = f(x), b = bias == null ? null : ((CpuWeight) bias).floats();
         int tokens = x.rows(), k = x.cols(), n = w.rows(), panels = p.panels;
         int tokenBlocks = (tokens + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
+        if (tokens <= DirectKernel.MAX_TOKENS) {   // decoding: stream the packed weight once, no float32 copy
+            parallel.forRange(panels, panel -> {
+                int n0 = panel * MatMulKernel.NR;
+                DirectKernel.panelRows(p, panel, in, 0, tokens, o, n, n0, scratch(MatMulKernel.NR));
+                if (b != null) addBias(o, b, 0, tokens, n0, Math.min(n, n0 + MatMulKernel.NR), n);
+            });
+            return;
+        }
         parallel.forRange(tokenBlocks * panels, task -> {
             int panel = task / tokenBlocks, tb = task % tokenBlocks;
             int t0 = tb * TOKEN_BLOCK, t1 = Math.min(tokens, t0 + TOKEN_BLOCK), n0 = panel * MatMulKernel.NR;

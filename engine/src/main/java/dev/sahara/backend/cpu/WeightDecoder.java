@@ -40,7 +40,11 @@ final class WeightDecoder {
     /** F.length() float32 values from f16 bytes at byteOffset. */
     static FloatVector f16(MemorySegment w, long byteOffset) {
         ShortVector s = ShortVector.fromMemorySegment(S, w, byteOffset, LE);
-        IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+        return f16((IntVector) s.convertShape(VectorOperators.S2I, I, 0));
+    }
+
+    /** float32 values of the f16 bit patterns in the low 16 bits of each lane of h. */
+    static FloatVector f16(IntVector h) {
         IntVector em = h.and(0x7fff);
         IntVector shifted = em.lanewise(VectorOperators.LSHL, 13);
         IntVector bits = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();

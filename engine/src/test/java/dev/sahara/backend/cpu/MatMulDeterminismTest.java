@@ -59,6 +59,8 @@ class MatMulDeterminismTest {
             }
             float[] five = matmul(two, w, Arrays.copyOfRange(x, 0, 5 * k), 5);
             assertArrayEquals(Arrays.copyOfRange(ref, 0, 5 * n), five);
+            float[] fewRows = matmul(two, w, Arrays.copyOfRange(x, 0, 3 * k), 3);    // the direct kernel with several rows
+            assertArrayEquals(Arrays.copyOfRange(ref, 0, 3 * n), fewRows);
         }
     }
 

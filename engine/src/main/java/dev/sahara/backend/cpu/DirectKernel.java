@@ -1,0 +1,75 @@
+package dev.sahara.backend.cpu;
+
+import dev.sahara.model.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * The matmul kernel for a few token rows (decoding): reads a {@link PackedWeight} panel straight from memory, in
+ * its dtype, with no float32 copy of the panel, so decoding streams each weight byte once.
+ *
+ * <p>bf16 / f16 panels are loaded as ints: one int holds two neighbouring columns (2m in the low half, 2m + 1 in
+ * the high half), so a shift or a mask widens them to float32 with plain int lane ops, and the kernel keeps the
+ * even and the odd columns in separate accumulators. Each output is still the one fused multiply-add chain in
+ * k order that {@link MatMulKernel} computes, so decoding and prefill give bit-identical results.
+ */
+final class DirectKernel {
+    private static final VectorSpecies<Float> F = MatMulKernel.F;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final int L = MatMulKernel.L, NR = MatMulKernel.NR;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Token rows up to which decoding a panel into a float32 scratch does not pay. */
+    static final int MAX_TOKENS = 4;
+
+    private DirectKernel() {}
+
+    /** out[t][n0 .. n0+NR) for t in [t0, t1) (t1 − t0 ≤ MAX_TOKENS), from panel {@code panel} of p. */
+    static void panelRows(PackedWeight p, int panel, float[] x, int t0, int t1, float[] out, int outCols, int n0, float[] lanes) {
+        int valid = Math.min(NR, outCols - n0);
+        for (int t = t0; t < t1; t++) {
+            if (p.dtype == DType.F32) f32Row(p, panel, x, t, out, outCols, n0, valid, lanes);
+            else halfRow(p, panel, x, t, out, outCols, n0, valid, lanes);
+        }
+    }
+
+    private static void f32Row(PackedWeight p, int panel, float[] x, int t, float[] out, int outCols, int n0, int valid, float[] lanes) {
+        int k = p.k, x0 = t * k;
+        long off = p.offset(panel, 0);
+        FloatVector c0 = FloatVector.zero(F), c1 = c0;
+        for (int i = 0; i < k; i++, off += NR * 4L) {
+            FloatVector a = FloatVector.broadcast(F, x[x0 + i]);
+            c0 = a.fma(FloatVector.fromMemorySegment(F, p.data, off, LE), c0);
+            c1 = a.fma(FloatVector.fromMemorySegment(F, p.data, off + L * 4L, LE), c1);
+        }
+        c0.intoArray(lanes, 0);
+        c1.intoArray(lanes, L);
+        System.arraycopy(lanes, 0, out, t * outCols + n0, valid);
+    }
+
+    private static void halfRow(PackedWeight p, int panel, float[] x, int t, float[] out, int outCols, int n0, int valid, float[] lanes) {
+        int k = p.k, x0 = t * k;
+        boolean bf16 = p.dtype == DType.BF16;
+        long off = p.offset(panel, 0);
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int i = 0; i < k; i++, off += NR * 2L) {
+            IntVector pair = IntVector.fromMemorySegment(I, p.data, off, LE);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + i]);
+            if (bf16) {
+                even = a.fma(pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), even);
+                odd = a.fma(pair.and(0xffff0000).reinterpretAsFloats(), odd);
+            } else {
+                even = a.fma(WeightDecoder.f16(pair.and(0xffff)), even);
+                odd = a.fma(WeightDecoder.f16(pair.lanewise(VectorOperators.LSHR, 16)), odd);
+            }
+        }
+        even.intoArray(lanes, 0);
+        odd.intoArray(lanes, L);
+        int o = t * outCols + n0;
+        for (int j = 0; j < valid; j++) out[o + j] = lanes[(j & 1) * L + (j >> 1)];
+    }
+}
