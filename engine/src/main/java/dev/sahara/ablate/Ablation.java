@@ -35,7 +35,8 @@ public final class Ablation {
     }
 
     public Ablation with(HeadId id, AblationMode mode, float epsilon) {
-        if (mode.usesEpsilon() && !(epsilon >= 0) ) throw new SaharaException("epsilon must be a number >= 0, got " + epsilon);
+        if (mode.usesEpsilon() && !(epsilon >= 0)) throw new SaharaException("epsilon must be a number >= 0, got " + epsilon);
+        if (!mode.usesEpsilon()) epsilon = 1f;   // the mean modes have no ε: equal ablations compare and print equal
         TreeMap<HeadId, Spec> m = new TreeMap<>(heads);
         m.put(id, new Spec(mode, epsilon));
         return new Ablation(m);
@@ -77,7 +78,7 @@ public final class Ablation {
             float eps = e.getValue().epsilon();
             switch (e.getValue().mode()) {
                 case UNDIFF_Q -> q.scale()[h] *= eps;
-                case UNDIFF_K -> k.scale()[h / group] *= eps;
+                case UNDIFF_K -> k.scale()[h / group] = Math.min(k.scale()[h / group], eps);   // a KV head is scaled once, even when several of its query heads are named
                 case SCALE_V -> out.scale()[h] *= eps;
                 case MEAN_Q -> q.mean()[h] = true;
                 case MEAN_K -> k.mean()[h / group] = true;

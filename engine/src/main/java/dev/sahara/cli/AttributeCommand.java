@@ -108,7 +108,8 @@ public final class AttributeCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("attribute");
             ObjectNode a = o.putObject("attribution");
             a.put("mode", m.label);
-            a.put("epsilon", epsilon);
+            if (m.usesEpsilon()) a.put("epsilon", epsilon);
+            else a.putNull("epsilon");   // the mean modes have no ε
             a.put("r_main", rank);
             a.put("group_size", groupSize);
             a.put("activations", "final-norm hidden state at the last prompt token");
@@ -189,7 +190,7 @@ public final class AttributeCommand implements Callable<Integer> {
                 .append(w.model().config().numLayers()).append(" layers × ").append(w.model().config().numHeads()).append(" heads) |\n");
         sb.append("| dataset | ").append(w.dataset().source()).append(" |\n");
         sb.append("| prompt format | ").append(w.format().label()).append(" |\n");
-        sb.append("| ablation | ").append(candidate.mode()).append(", ε = ").append(candidate.epsilon()).append(" (ASR: undiff-q, ε = ").append(asrEpsilon).append(") |\n");
+        sb.append("| ablation | ").append(candidate.mode()).append(candidate.mode().usesEpsilon() ? ", ε = " + candidate.epsilon() : "").append(" (ASR: undiff-q, ε = ").append(asrEpsilon).append(") |\n");
         sb.append("| r_main | ").append(angle.rank()).append(" |\n| group size | ").append(groupSize).append(" |\n");
         sb.append("| engine | ").append(EngineVersion.version()).append(" (").append(EngineVersion.gitCommit()).append(") |\n\n");
         sb.append("## Group found\n\n");

@@ -5,7 +5,7 @@ import picocli.CommandLine.Option;
 
 /** --format and --system: how a query becomes the model's input (SPEC.md, "Prompt formats"). */
 public final class PromptOptions {
-    @Option(names = "--format", paramLabel = "FORMAT", description = "direct | template | chat. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--format", paramLabel = "FORMAT", description = "direct | template | chat. Default: template for the method's commands, direct for generate and logits.")
     public String format;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "System prompt (with --format chat).")

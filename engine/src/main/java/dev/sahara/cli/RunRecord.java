@@ -27,6 +27,8 @@ final class RunRecord {
         s.put("engine_version", EngineVersion.version());
         s.put("engine_commit", EngineVersion.gitCommit());
         s.put("model_sha256", CandidateLog.modelFingerprint(w.model().checkpoint().dir()));
+        String from = w.modelOptions().attentionFrom;
+        s.put("attention_from_sha256", from == null ? "none" : CandidateLog.modelFingerprint(BuiltinModels.resolve(from)));
         s.put("dataset", w.dataset().source());
         s.put("prompt_format", w.format().label());
         s.put("system_prompt", w.system());

@@ -65,7 +65,8 @@ public final class ShipsCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("ships");
             ObjectNode s = o.putObject("ships");
             s.put("mode", m.label);
-            s.put("epsilon", epsilon);
+            if (m.usesEpsilon()) s.put("epsilon", epsilon);
+            else s.putNull("epsilon");   // the mean modes have no ε
             s.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
             s.put("position", "last prompt token");
             o.set("mean_scores", ScoreTables.toJson(mean));

@@ -70,7 +70,8 @@ public final class SweepCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("sweep");
             ObjectNode s = o.putObject("sweep");
             s.put("mode", m.label);
-            s.put("epsilon", epsilon);
+            if (m.usesEpsilon()) s.put("epsilon", epsilon);
+            else s.putNull("epsilon");   // the mean modes have no ε
             s.put("r_main", rank);
             s.put("prefix_reuse", !noPrefixReuse);
             o.set("scores", ScoreTables.toJson(scores));

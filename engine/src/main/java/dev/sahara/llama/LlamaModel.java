@@ -148,7 +148,7 @@ public final class LlamaModel implements AutoCloseable {
             b.attention(att, q, kv.k(l), kv.v(l), layout, c.numHeads(), c.numKvHeads(), hd);
             if (g != null) g.check(l, "attention (softmax·V)", att);
             b.editHeads(att, hd, edits.out());
-            b.matmul(o, att, lw.wo(), null);
+            b.matmul(o, att, lw.wo(), lw.bo());
             if (g != null) g.check(l, "o_proj", o);
             b.add(x, o);
             if (g != null) g.check(l, "residual after attention", x);

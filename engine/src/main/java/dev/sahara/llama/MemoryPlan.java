@@ -10,9 +10,10 @@ import java.util.Locale;
  * What a dataset-level run (Ships, sweep, Sahara) will hold in memory, estimated before it starts, so a run that
  * cannot fit is refused at once with a clear message instead of failing hours later with OutOfMemoryError.
  * Heap-resident (CPU backend, float32): one packed forward's activations (residual, normed input, q, k, v, head
- * outputs, o, gate, up: T rows each), its scratch KV cache (2 · layers · T · kv_dim), the residual cache of prefix
+ * outputs, o, gate, up: T rows each), its scratch KV cache (2 · T · kv_dim, one pair all layers share), the residual cache of prefix
  * reuse (layers · T · dim, plus the copy a candidate starts from), the downloaded outputs (prompts × vocab logits
- * or × dim states). The weights are memory-mapped, not on the heap: they are reported, not compared.
+ * or × dim states). The weights are memory-mapped (and, on the CPU backend, packed once into off-heap memory),
+ * not on the heap: they are reported, not compared.
  */
 public record MemoryPlan(long tokens, long activationBytes, long kvCacheBytes, long residualCacheBytes, long outputBytes, long mappedWeightBytes) {
     /** The part of the heap a run may plan to use; the rest is left to the JVM, EJML and the tokenizer. */
@@ -26,7 +27,7 @@ public record MemoryPlan(long tokens, long activationBytes, long kvCacheBytes, l
         long f = Float.BYTES;
         long perRow = 3L * c.hiddenSize() + c.qDim() * 2L + c.kvDim() * 2L + 2L * c.intermediateSize();
         long act = t * perRow * f;
-        long kv = 2L * c.numLayers() * t * c.kvDim() * f;
+        long kv = 2L * t * c.kvDim() * f;   // a prefill that is not continued shares one K/V pair across layers (KvCache.scratch)
         long resid = prefixReuse ? (c.numLayers() + 1L) * t * c.hiddenSize() * f : 0;
         long out = (long) prompts.size() * (logits ? 2L * c.vocabSize() : c.hiddenSize()) * f * 2;
         return new MemoryPlan(t, act, kv, resid, out, mappedWeightBytes);

@@ -20,13 +20,13 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
      * @param wq       (n_heads · head_dim, dim)      q_proj; bq its bias or null
      * @param wk       (n_kv_heads · head_dim, dim)   k_proj; bk its bias or null
      * @param wv       (n_kv_heads · head_dim, dim)   v_proj; bv its bias or null
-     * @param wo       (dim, n_heads · head_dim)      o_proj
+     * @param wo       (dim, n_heads · head_dim)      o_proj; bo its bias or null (Llama with attention_bias)
      * @param ffnNorm  (dim)                          post_attention_layernorm
      * @param wGate    (hidden, dim)                  mlp.gate_proj
      * @param wUp      (hidden, dim)                  mlp.up_proj
      * @param wDown    (dim, hidden)                  mlp.down_proj
      */
-    public record Layer(Weight attnNorm, Weight wq, Weight bq, Weight wk, Weight bk, Weight wv, Weight bv, Weight wo,
+    public record Layer(Weight attnNorm, Weight wq, Weight bq, Weight wk, Weight bk, Weight wv, Weight bv, Weight wo, Weight bo,
                         Weight ffnNorm, Weight wGate, Weight wUp, Weight wDown) {}
 
     public static Weights load(Checkpoint ck, Backend b) { return load(ck, null, b); }
@@ -56,6 +56,7 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
                     b.weight(at.tensor(p + "self_attn.v_proj.weight", kv, dim)),
                     bias ? b.weight(at.tensor(p + "self_attn.v_proj.bias", kv)) : null,
                     b.weight(at.tensor(p + "self_attn.o_proj.weight", dim, q)),
+                    c.outputBias() ? b.weight(at.tensor(p + "self_attn.o_proj.bias", dim)) : null,
                     b.weight(ck.tensor(p + "post_attention_layernorm.weight", dim)),
                     b.weight(ck.tensor(p + "mlp.gate_proj.weight", hidden, dim)),
                     b.weight(ck.tensor(p + "mlp.up_proj.weight", hidden, dim)),

@@ -66,8 +66,8 @@ public final class Checkpoint implements AutoCloseable {
         Set<String> shards = new LinkedHashSet<>();
         for (JsonNode v : weightMap) {
             String shard = v.asText("");
-            Path p = dir.resolve(shard).normalize();
-            if (!v.isTextual() || shard.isEmpty() || !p.getParent().equals(dir.normalize())) {
+            Path p = dir.resolve(shard).toAbsolutePath().normalize();
+            if (!v.isTextual() || shard.isEmpty() || !dir.toAbsolutePath().normalize().equals(p.getParent())) {
                 throw SaharaException.inFile(index, "weight_map names '" + shard + "', which is not a file in the model folder");
             }
             shards.add(shard);

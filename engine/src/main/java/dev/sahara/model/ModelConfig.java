@@ -40,6 +40,9 @@ public record ModelConfig(
 
     public boolean isGqa() { return numKvHeads != numHeads; }
 
+    /** o_proj carries a bias: Llama with attention_bias (Qwen2's biases are on q/k/v only). */
+    public boolean outputBias() { return attentionBias && architecture.equals("LlamaForCausalLM"); }
+
     public int qDim() { return numHeads * headDim; }
 
     public int kvDim() { return numKvHeads * headDim; }
@@ -77,7 +80,8 @@ public record ModelConfig(
         if (c.has("partial_rotary_factor") && c.get("partial_rotary_factor").asDouble() != 1.0) {
             throw SaharaException.inFile(file, "partial_rotary_factor " + c.get("partial_rotary_factor") + " is not supported");
         }
-        boolean bias = arch.equals("Qwen2ForCausalLM") || c.path("attention_bias").asBoolean(false);
+        // transformers: Qwen2 always has q/k/v biases; Llama has q/k/v/o biases when attention_bias; Mistral never.
+        boolean bias = arch.equals("Qwen2ForCausalLM") || arch.equals("LlamaForCausalLM") && c.path("attention_bias").asBoolean(false);
         if (c.path("mlp_bias").asBoolean(false)) throw SaharaException.inFile(file, "mlp_bias is not supported");
         int window = 0;
         JsonNode sw = c.path("sliding_window");
@@ -85,8 +89,37 @@ public record ModelConfig(
         if (useSw && sw.canConvertToInt() && sw.asInt() > 0) window = sw.asInt();
         return new ModelConfig(arch, hidden, positive(c, "intermediate_size", file), positive(c, "num_hidden_layers", file), heads, kvHeads,
                 headDim, positive(c, "vocab_size", file), rmsNormEps(c, file),
-                number(c, "rope_theta", 10000.0, file), ropeScaling(c.path("rope_scaling"), file),
+                ropeTheta(c, file), ropeScaling(ropeScalingNode(c, file), file),
                 c.path("tie_word_embeddings").asBoolean(false), c.path("max_position_embeddings").asInt(4096), bias, window);
+    }
+
+    /**
+     * transformers 5 writes rope_theta and the scaling into one {@code rope_parameters} object; older configs use
+     * top-level rope_theta and rope_scaling. Both forms are read; where both are present they must agree.
+     */
+    private static double ropeTheta(JsonNode c, Path file) {
+        JsonNode rp = c.path("rope_parameters");
+        double top = number(c, "rope_theta", 10000.0, file);
+        if (!rp.isObject() || !rp.has("rope_theta")) return top;
+        double inner = number(rp, "rope_theta", 10000.0, file);
+        if (c.has("rope_theta") && !c.get("rope_theta").isNull() && inner != top) {
+            throw SaharaException.inFile(file, "rope_theta " + top + " disagrees with rope_parameters.rope_theta " + inner);
+        }
+        return inner;
+    }
+
+    private static JsonNode ropeScalingNode(JsonNode c, Path file) {
+        JsonNode rp = c.path("rope_parameters"), rs = c.path("rope_scaling");
+        if (!rp.isObject()) return rs;
+        boolean rsSet = rs.isObject() && !"default".equals(rs.has("rope_type") ? rs.get("rope_type").asText() : rs.path("type").asText("default"));
+        boolean rpSet = !"default".equals(rp.has("rope_type") ? rp.get("rope_type").asText() : rp.path("type").asText("default"));
+        if (rsSet && rpSet && !rs.equals(rp)) {
+            // rope_parameters may repeat rope_theta; compare the scaling fields only
+            com.fasterxml.jackson.databind.node.ObjectNode a = rp.deepCopy();
+            a.remove("rope_theta");
+            if (!a.equals(rs)) throw SaharaException.inFile(file, "rope_scaling " + rs + " disagrees with rope_parameters " + rp);
+        }
+        return rpSet ? rp : rs;
     }
 
     private static RopeScaling ropeScaling(JsonNode r, Path file) {

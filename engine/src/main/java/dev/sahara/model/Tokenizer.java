@@ -167,13 +167,8 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     private String rawDecode(int[] ids, boolean skipSpecialTokens) {
-        long[] l = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= vocabSize) {
-                throw new IllegalArgumentException("token id " + ids[i] + " outside 0.." + (vocabSize - 1));
-            }
-            l[i] = ids[i];
-        }
+        // Ids past the tokenizer's vocabulary (a model's padded embedding rows, e.g. Qwen2) decode to nothing, as in HF.
+        long[] l = java.util.Arrays.stream(ids).filter(id -> id >= 0 && id < vocabSize).asLongStream().toArray();
         return hf.decode(l, skipSpecialTokens);
     }
 

@@ -70,7 +70,7 @@ class SurgeryTest {
         }
         out.add(Arguments.of("llama-mha-f32-tied", "L1H2,L0H1", "undiff-k", "0.5", false, true));
         out.add(Arguments.of("llama-mha-f32-tied", "L1H2,L0H1", "undiff-k", "1e-5", false, false));
-        // GQA with the flag: L1H0 and L1H1 share KV head 0, which is scaled by ε² at run time and in the weights
+        // GQA with the flag: L1H0 and L1H1 share KV head 0, which is scaled by ε once, at run time and in the weights
         out.add(Arguments.of("llama-gqa-bf16", "L1H0,L1H1,L0H3", "undiff-k", "0.5", true, true));
         out.add(Arguments.of("qwen2-bias-bf16", "L1H3", "undiff-k", "0.25", true, true));
         return out.stream();
@@ -182,7 +182,8 @@ class SurgeryTest {
                 s = new float[k ? c.numKvHeads() : c.numHeads()];
                 java.util.Arrays.fill(s, 1f);
             }
-            s[k ? h / group : h] *= e.getValue().epsilon();
+            if (k) s[h / group] = Math.min(s[h / group], e.getValue().epsilon());   // a KV head is scaled once
+            else s[h] *= e.getValue().epsilon();
         }
         return s;
     }

@@ -27,9 +27,10 @@ class MemoryPlanTest {
     void estimateCountsEachPart() {
         MemoryPlan m = MemoryPlan.of(LLAMA2_7B, prompts(100, 30), true, false, 13_476_839_424L);
         assertEquals(3000, m.tokens());
-        assertEquals(2L * 32 * 3000 * 4096 * 4, m.kvCacheBytes());
+        assertEquals(2L * 3000 * 4096 * 4, m.kvCacheBytes(), "one K/V pair shared by every layer (KvCache.scratch)");
         assertEquals(33L * 3000 * 4096 * 4, m.residualCacheBytes());
-        assertTrue(m.heapBytes() > 4L << 30 && m.heapBytes() < 6L << 30, MemoryPlan.gib(m.heapBytes()));
+        // activations 3000 × 50,688 floats (0.61 GB) + KV 0.10 GB + residuals 1.62 GB + states ≈ 2.33 GB = 2.2 GiB
+        assertTrue(m.heapBytes() > 2L << 30 && m.heapBytes() < (5L << 30) / 2, MemoryPlan.gib(m.heapBytes()));
         assertEquals(0, MemoryPlan.of(LLAMA2_7B, prompts(100, 30), false, false, 0).residualCacheBytes());
     }
 
