@@ -25,6 +25,12 @@ public final class ModelOptions {
             defaultValue = "cpu")
     public String backend;
 
+    @Option(names = "--precision", paramLabel = "P",
+            description = "f32 (float32 activations and FP32 GEMMs, the CPU backend's numbers) or bf16 (--backend cuda only: matmul inputs rounded to "
+                    + "the weights' 16-bit type, tensor-core GEMMs; faster, not bit-comparable; docs/CUDA.md). Default: ${DEFAULT-VALUE}.",
+            defaultValue = "f32")
+    public String precision = "f32";
+
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores). Results do not depend on it.")
     public Integer threads;
 
@@ -75,13 +81,20 @@ public final class ModelOptions {
 
     /** The backend --backend names; auto falls back to the CPU with one line on stderr saying why. */
     public Backend backend() {
+        CudaBackend.Precision p = CudaBackend.Precision.parse(precision);
+        boolean f32 = p == CudaBackend.Precision.F32;
         return switch (backend) {
-            case "cpu" -> new CpuBackend(threadCount());
-            case "cuda" -> CudaBackend.open();
+            case "cpu" -> {
+                if (!f32) throw new SaharaException("--precision " + precision + " is only implemented on the CUDA backend (--backend cuda); "
+                        + "the CPU backend computes in float32 (--precision f32)");
+                yield new CpuBackend(threadCount());
+            }
+            case "cuda" -> CudaBackend.open(p);
             case "auto" -> {
                 try {
-                    yield CudaBackend.open();
+                    yield CudaBackend.open(p);
                 } catch (SaharaException e) {
+                    if (!f32) throw new SaharaException("--precision " + precision + " needs the CUDA backend, and --backend auto found none: " + e.getMessage());
                     System.err.println("sahara: --backend auto: using the CPU: " + e.getMessage());
                     yield new CpuBackend(threadCount());
                 }
@@ -89,6 +102,9 @@ public final class ModelOptions {
             default -> throw new SaharaException("--backend must be auto, cpu or cuda, got '" + backend + "'");
         };
     }
+
+    /** What --precision means, in words (for result files). */
+    public String precisionDescription() { return CudaBackend.Precision.parse(precision).description; }
 
     public Tokenizer tokenizer() { return Tokenizer.load(modelDir()); }
 }

@@ -21,8 +21,10 @@ final class Cublas implements AutoCloseable {
     static final String[] SONAMES = {"libcublas.so.13", "libcublas.so.12"};
 
     static final int OP_N = 0, OP_T = 1;
-    static final int CUDA_R_32F = 0;
-    static final int COMPUTE_32F = 68;      // plain FP32 (no TF32): the numbers the CPU backend gives
+    /** cudaDataType_t values (library_types.h). */
+    static final int CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14;
+    static final int COMPUTE_32F = 68;      // FP32 accumulation; with 32F inputs plain FP32 (no TF32): the numbers the CPU backend gives;
+                                            // with 16F / 16BF inputs, tensor cores with FP32 accumulation
     static final int GEMM_DEFAULT = -1;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -63,6 +65,20 @@ final class Cublas implements AutoCloseable {
     void matmulRowMajorWt(long out, long x, long w, int tokens, int k, int n) {
         check("cublasGemmEx", invokeInt(gemmEx, handle, OP_T, OP_N, n, tokens, k, alpha, MemorySegment.ofAddress(w), CUDA_R_32F, k,
                 MemorySegment.ofAddress(x), CUDA_R_32F, k, beta, MemorySegment.ofAddress(out), CUDA_R_32F, n, COMPUTE_32F, GEMM_DEFAULT));
+    }
+
+    /**
+     * The same product with 16-bit inputs: w and x both of {@code inType} (CUDA_R_16BF or CUDA_R_16F), float32
+     * out, FP32 accumulation (tensor cores). Used by --precision bf16.
+     */
+    void matmulRowMajorWt16(long out, long x, long w, int inType, int tokens, int k, int n) {
+        gemmEx(OP_T, OP_N, n, tokens, k, w, inType, k, x, inType, k, out, CUDA_R_32F, n);
+    }
+
+    /** Column-major C(m×n) = op(A)·op(B), alpha 1, beta 0, FP32 accumulation; types are cudaDataType_t values. */
+    void gemmEx(int opA, int opB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb, long c, int cType, int ldc) {
+        check("cublasGemmEx", invokeInt(gemmEx, handle, opA, opB, m, n, k, alpha, MemorySegment.ofAddress(a), aType, lda,
+                MemorySegment.ofAddress(b), bType, ldb, beta, MemorySegment.ofAddress(c), cType, ldc, COMPUTE_32F, GEMM_DEFAULT));
     }
 
     private void check(String call, int status) {

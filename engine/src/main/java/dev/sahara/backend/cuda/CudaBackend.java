@@ -26,7 +26,8 @@ import java.lang.foreign.MemorySegment;
  * Backend op      kernel (kernels/)              reference
  * embed           embed_{dtype}      embedding.cu  ReferenceBackend.embed
  * rmsNorm         rmsnorm_{dtype}    rmsnorm.cu    ReferenceBackend.rmsNorm
- * matmul          widen_{dtype} + cublasGemmEx + bias_{dtype} (weights.cu)
+ * matmul          widen_{dtype} + cublasGemmEx + bias_{dtype} (weights.cu)          --precision f32 (default)
+ *                 narrow_{bf16|f16} of x + cublasGemmEx 16-bit in, f32 out            --precision bf16
  * rope            rope               rope.cu       (cos / sin computed on the host in double, as the CPU does)
  * editHeads       edit_heads         heads.cu
  * attention       attention          attention.cu  (one block per row × head, online softmax)
@@ -36,6 +37,31 @@ import java.lang.foreign.MemorySegment;
  * </pre>
  */
 public final class CudaBackend implements Backend {
+    /**
+     * What the matmuls multiply. F32: float32 activations times the weights widened to float32, plain FP32 GEMM
+     * (no TF32): the CPU backend's numbers. BF16: the activations are rounded to the weight's 16-bit type (bf16 for
+     * bf16 checkpoints, f16 for f16 ones; cuBLAS needs both inputs of one type) and multiplied with the weights as
+     * stored, tensor cores with FP32 accumulation, float32 out; f32 weights stay on the F32 path. Everything else
+     * (norms, RoPE, attention, residual stream) stays float32 in both.
+     */
+    public enum Precision {
+        F32("float32 activations, weights in checkpoint dtype"),
+        BF16("float32 activations rounded to the weights' 16-bit type (bf16 / f16) at each matmul input, tensor-core GEMMs with FP32 accumulation");
+
+        public final String description;
+
+        Precision(String description) { this.description = description; }
+
+        /** f32 or bf16 (the --precision values). */
+        public static Precision parse(String s) {
+            return switch (s) {
+                case "f32", "float32", "fp32" -> F32;
+                case "bf16", "bfloat16" -> BF16;
+                default -> throw new SaharaException("--precision must be f32 or bf16, got '" + s + "'");
+            };
+        }
+    }
+
     private static final int THREADS = 256;
     /** Set once JCuda's native side failed to load: it cannot be retried in this JVM. */
     private static volatile String driverMissing;
@@ -44,8 +70,9 @@ public final class CudaBackend implements Backend {
     private final DeviceMemory mem = new DeviceMemory();
     private final Cublas blas;
     private Cusolver solver;
-    private DeviceMemory.Block staging, widened;
+    private DeviceMemory.Block staging, widened, narrowed;
     private boolean closed;
+    private volatile Precision precision = Precision.F32;
 
     private CudaBackend(CudaDevice dev) {
         this.dev = dev;
@@ -62,7 +89,16 @@ public final class CudaBackend implements Backend {
      *
      * @throws SaharaException with one line saying why there is no usable CUDA backend
      */
-    public static CudaBackend open() {
+    public static CudaBackend open() { return open(Precision.F32); }
+
+    /** Opens device 0 with the given matmul precision; see {@link #open()}. */
+    public static CudaBackend open(Precision precision) {
+        CudaBackend b = openDevice();
+        b.precision = precision;
+        return b;
+    }
+
+    private static CudaBackend openDevice() {
         if (driverMissing != null) throw new SaharaException(driverMissing);
         CudaDevice dev;
         try {
@@ -94,6 +130,11 @@ public final class CudaBackend implements Backend {
     public String description() {
         return dev.name() + " (sm_" + dev.computeCapability() + "), kernels from " + dev.kernelSource() + ", " + blas.library();
     }
+
+    public Precision precision() { return precision; }
+
+    /** Switches the matmul precision for later calls (the weights are the same in both; timing runs compare them). */
+    public void setPrecision(Precision p) { this.precision = java.util.Objects.requireNonNull(p); }
 
     @Override
     public Tensor allocate(int rows, int cols) {
@@ -163,15 +204,23 @@ public final class CudaBackend implements Backend {
         if (w.cols() != k || out.rows() != tokens || out.cols() != n) {
             throw new IllegalArgumentException("matmul shapes: out " + out.rows() + "x" + out.cols() + ", x " + tokens + "x" + k + ", w " + n + "x" + w.cols());
         }
-        long a = w.address();
-        if (w.dtype() != DType.F32) {
-            long count = (long) n * k;
-            long scratch = widenScratch(count * Float.BYTES);
-            dev.launch("widen_" + KernelNames.suffix(w.dtype()), gridStride(count), 1, THREADS, 0,
-                    new CudaDevice.Args().ptr(scratch).ptr(a).i64(count));
-            a = scratch;
+        if (precision == Precision.BF16 && w.dtype() != DType.F32) {
+            long count = (long) tokens * k;
+            long x16 = narrowScratch(count * 2);
+            dev.launch("narrow_" + KernelNames.suffix(w.dtype()), gridStride(count), 1, THREADS, 0,
+                    new CudaDevice.Args().ptr(x16).ptr(t(x).address()).i64(count));
+            blas.matmulRowMajorWt16(t(out).address(), x16, w.address(), w.dtype() == DType.BF16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_16F, tokens, k, n);
+        } else {
+            long a = w.address();
+            if (w.dtype() != DType.F32) {
+                long count = (long) n * k;
+                long scratch = widenScratch(count * Float.BYTES);
+                dev.launch("widen_" + KernelNames.suffix(w.dtype()), gridStride(count), 1, THREADS, 0,
+                        new CudaDevice.Args().ptr(scratch).ptr(a).i64(count));
+                a = scratch;
+            }
+            blas.matmulRowMajorWt(t(out).address(), t(x).address(), a, tokens, k, n);
         }
-        blas.matmulRowMajorWt(t(out).address(), t(x).address(), a, tokens, k, n);
         if (bias != null) {
             CudaWeight b = (CudaWeight) bias;
             dev.launch("bias_" + KernelNames.suffix(b.dtype()), blocks(n), tokens, THREADS, 0,
@@ -362,6 +411,66 @@ public final class CudaBackend implements Backend {
             widened = mem.permanent(bytes);
         }
         return widened.ptr().address();
+    }
+
+    private long narrowScratch(long bytes) {
+        if (narrowed == null || narrowed.bytes() < bytes) {
+            if (narrowed != null) {
+                dev.synchronize();
+                mem.release(narrowed);
+            }
+            narrowed = mem.permanent(bytes);
+        }
+        return narrowed.ptr().address();
+    }
+
+    /** A measured dense GEMM rate: the median of timed samples, each {@code inner} back-to-back products. */
+    public record GemmRate(String what, int m, int n, int k, double medianMs, double tflops) {}
+
+    /**
+     * Times cublasGemmEx on an m×n×k product (the model's layout: A transposed, k contiguous) with random inputs of
+     * cudaDataType {@code inType} (Cublas.CUDA_R_16BF / _16F / _32F), output of {@code outType}, FP32 accumulation:
+     * 3 warm-up samples, then the median over {@code samples} samples of {@code inner} products each.
+     */
+    GemmRate measureGemm(String what, int inType, int outType, int m, int n, int k, int samples, int inner) {
+        dev.makeCurrent();
+        int inBytes = inType == Cublas.CUDA_R_32F ? 4 : 2, outBytes = outType == Cublas.CUDA_R_32F ? 4 : 2;
+        DeviceMemory.Block a = mem.permanent((long) m * k * inBytes), b = mem.permanent((long) k * n * inBytes), c = mem.permanent((long) m * n * outBytes);
+        try {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(42);
+            for (DeviceMemory.Block blk : new DeviceMemory.Block[] {a, b}) {
+                int count = Math.toIntExact(blk.bytes() / inBytes);
+                if (inBytes == 4) {
+                    float[] f = new float[count];
+                    for (int i = 0; i < count; i++) f[i] = (float) (r.nextDouble() * 2 - 1);
+                    JCudaDriver.cuMemcpyHtoD(blk.ptr(), Pointer.to(f), blk.bytes());
+                } else {
+                    short[] h = new short[count];
+                    for (int i = 0; i < count; i++) {
+                        float v = (float) (r.nextDouble() * 2 - 1);
+                        h[i] = inType == Cublas.CUDA_R_16BF ? (short) (Float.floatToIntBits(v) >>> 16) : Float.floatToFloat16(v);
+                    }
+                    JCudaDriver.cuMemcpyHtoD(blk.ptr(), Pointer.to(h), blk.bytes());
+                }
+            }
+            double[] ms = new double[samples];
+            for (int s = -3; s < samples; s++) {
+                dev.synchronize();
+                long t0 = System.nanoTime();
+                for (int i = 0; i < inner; i++) {
+                    blas.gemmEx(Cublas.OP_T, Cublas.OP_N, m, n, k, a.ptr().address(), inType, k, b.ptr().address(), inType, k, c.ptr().address(), outType, m);
+                }
+                dev.synchronize();
+                if (s >= 0) ms[s] = (System.nanoTime() - t0) / 1e6 / inner;
+            }
+            java.util.Arrays.sort(ms);
+            double median = samples % 2 == 1 ? ms[samples / 2] : (ms[samples / 2 - 1] + ms[samples / 2]) / 2;
+            return new GemmRate(what, m, n, k, median, 2.0 * m * n * k / (median / 1e3) / 1e12);
+        } finally {
+            mem.release(a);
+            mem.release(b);
+            mem.release(c);
+        }
     }
 
     private static void checkRows(int[] rows, int limit) {

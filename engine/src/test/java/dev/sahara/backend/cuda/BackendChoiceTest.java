@@ -59,6 +59,32 @@ class BackendChoiceTest {
     }
 
     @Test
+    void bf16PrecisionIsRefusedOnTheCpu() {
+        ModelOptions o = options("cpu");
+        o.precision = "bf16";
+        SaharaException e = assertThrows(SaharaException.class, o::backend);
+        assertEquals("--precision bf16 is only implemented on the CUDA backend (--backend cuda); the CPU backend computes in float32 (--precision f32)",
+                e.getMessage());
+        o.precision = "fp8";
+        assertEquals("--precision must be f32 or bf16, got 'fp8'", assertThrows(SaharaException.class, o::backend).getMessage());
+    }
+
+    @Test
+    void bf16PrecisionOnAutoNeedsTheGpu() {
+        ModelOptions o = options("auto");
+        o.precision = "bf16";
+        String reason = CudaTestSupport.unavailableReason();
+        if (reason == null) {
+            try (Backend b = o.backend()) {
+                assertEquals(CudaBackend.Precision.BF16, ((CudaBackend) b).precision());
+            }
+        } else {
+            SaharaException e = assertThrows(SaharaException.class, o::backend);
+            assertTrue(e.getMessage().startsWith("--precision bf16 needs the CUDA backend, and --backend auto found none: no CUDA GPU"), e.getMessage());
+        }
+    }
+
+    @Test
     void unknownBackendIsRefused() {
         SaharaException e = assertThrows(SaharaException.class, () -> options("tpu").backend());
         assertEquals("--backend must be auto, cpu or cuda, got 'tpu'", e.getMessage());

@@ -96,6 +96,37 @@ class CudaBackendParityTest {
         out.assertClose("matmul+bias " + dtype + " " + rows + "x" + k + "x" + n);
     }
 
+    /** x rounded as narrow_bf16 / narrow_f16 round it (nearest even). */
+    static float round16(float v, DType dtype) {
+        if (dtype == DType.F16) return Float.float16ToFloat(Float.floatToFloat16(v));
+        int u = Float.floatToRawIntBits(v);
+        u += 0x7fff + ((u >>> 16) & 1);
+        return Float.intBitsToFloat(u & 0xffff0000);
+    }
+
+    @ParameterizedTest(name = "matmul --precision bf16 {0}x{1} · ({2}x{1})ᵀ {3}")
+    @MethodSource("shapes")
+    void matmulWith16BitInputs(int rows, int k, int n, DType dtype) {
+        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+        Random r = new Random(rows * 37L + k * 11L + n);
+        float[] xs = random(r, rows * k), rounded = xs.clone();
+        if (dtype != DType.F32) for (int i = 0; i < rounded.length; i++) rounded[i] = round16(xs[i], dtype);
+        TensorData w = weight(r, dtype, n, k);
+        Tensor xg = gpu.allocate(rows, k), og = gpu.allocate(rows, n);
+        gpu.upload(xg, xs);
+        Pair out = Pair.of(gpu, new float[rows * n], rows, n), xr = Pair.of(gpu, rounded, rows, k);
+        gpu.setPrecision(CudaBackend.Precision.BF16);
+        try {
+            gpu.matmul(og, xg, gpu.weight(w), null);
+        } finally {
+            gpu.setPrecision(CudaBackend.Precision.F32);
+        }
+        gpu.copy(out.g, og);
+        // the reference multiplies the rounded inputs in double; the GPU accumulates in FP32 (tensor cores)
+        REF.matmul(out.ref, xr.ref, REF.weight(w), null);
+        out.assertClose("matmul bf16-precision " + dtype + " " + rows + "x" + k + "x" + n);
+    }
+
     @ParameterizedTest(name = "row ops {0}x{1} {3}")
     @MethodSource("shapes")
     void rowOps(int rows, int cols, int vocab, DType dtype) {
