@@ -70,7 +70,7 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\\n## Answer:");
         o.put("system_prompt", system);
         o.put("backend", model.backend().name());
-        o.put("precision", "float32 activations, weights in checkpoint dtype");
+        o.put("precision", modelOptions.precisionDescription());
         return o;
     }
 
