@@ -96,8 +96,8 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
                     summary.append(String.format(Locale.ROOT, "%-8s %-7s ASR %.3f (%d/%d)%n", name, AnalysisSupport.shortName(s), r.asr(), r.harmful(), r.responses().size()));
                 }
             }
-            o.put("seconds", (System.nanoTime() - t0) / 1e9);
             ResultFiles.writeJson(out.resolve("course_correction.json"), o);
+            ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("course-correction", w, (System.nanoTime() - t0) / 1e9));
             PrintWriter pw = spec.commandLine().getOut();
             if (json) pw.println(o);
             else pw.print("forced prefix \"" + responsePrefix + "\", ablation " + a + "\n" + summary + "results: " + out.toAbsolutePath() + "\n");

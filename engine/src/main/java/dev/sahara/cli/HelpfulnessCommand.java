@@ -103,8 +103,8 @@ public final class HelpfulnessCommand implements Callable<Integer> {
             }
             ResultFiles.writeString(out.resolve("task.jsonl"), t.toJsonl());
             o.put("task_file", "task.jsonl");
-            o.put("seconds", (System.nanoTime() - t0) / 1e9);
             ResultFiles.writeJson(out.resolve("helpfulness.json"), o);
+            ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("helpfulness", w, (System.nanoTime() - t0) / 1e9));
             PrintWriter pw = spec.commandLine().getOut();
             if (json) pw.println(o);
             else pw.print("task " + t.name() + "\n" + summary + "results: " + out.toAbsolutePath() + "\n");

@@ -157,10 +157,10 @@ public final class ShipsAsrCommand implements Callable<Integer> {
                 ArrayNode ts = po.putArray("top_scores");
                 for (HeadId h : top.get(p)) ts.add(scores[p][h.layer()][h.head()]);
             }
-            ObjectNode timing = o.putObject("timings_seconds");
-            timing.put("ships", shipsSeconds);
-            timing.put("total", (System.nanoTime() - t0) / 1e9);
             ResultFiles.writeJson(out.resolve("ships_asr.json"), o);
+            ObjectNode timings = RunRecord.simpleTimings("ships-asr", w, (System.nanoTime() - t0) / 1e9);
+            ((ObjectNode) timings.get("timings_seconds")).put("ships", shipsSeconds);
+            ResultFiles.writeJson(out.resolve("timings.json"), timings);
             if (json) pw.println(o);
             else pw.print("ASR by k (own top-k heads per prompt, " + em.label + " ε=" + evalEpsilon + "):\n" + summary + "results: " + out.toAbsolutePath() + "\n");
             pw.flush();

@@ -208,17 +208,21 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() { parallel.close(); }
 
+    /**
+     * a · b over n elements (a query against one key: n = head_dim). Four scalar fused multiply-add chains
+     * combined in a fixed order: deterministic in every JIT tier, and no vector lane reduction per key.
+     */
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
-        float sum = 0;
-        if (n >= L) {
-            FloatVector acc = FloatVector.zero(F);
-            int upper = n - n % L;
-            for (; i < upper; i += L) acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
-            sum = Lanes.sum(acc);
+        for (; i + 4 <= n; i += 4) {
+            s0 = Math.fma(a[aOff + i], b[bOff + i], s0);
+            s1 = Math.fma(a[aOff + i + 1], b[bOff + i + 1], s1);
+            s2 = Math.fma(a[aOff + i + 2], b[bOff + i + 2], s2);
+            s3 = Math.fma(a[aOff + i + 3], b[bOff + i + 3], s3);
         }
-        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
-        return sum;
+        for (; i < n; i++) s0 = Math.fma(a[aOff + i], b[bOff + i], s0);
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** y += alpha · x over n elements. */
