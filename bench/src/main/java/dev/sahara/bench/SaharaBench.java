@@ -79,5 +79,5 @@ public class SaharaBench {
     public double candidatePrefixReuse() { return score(reuse, next++ % LAYERS); }
 
     @Benchmark
-    public LlamaModel.Residuals capture() { return opened.model().captureResiduals(batch, Ablation.none()); }
+    public LlamaModel.Residuals capture() { return opened.model().captureResiduals(batch, Ablation.none(), true); }
 }

@@ -10,7 +10,9 @@ import dev.sahara.llama.TokenBatch;
  * Runs one batch of prompts under "base ablation + one more head", the inner loop of Ships, sweeps and
  * Sahara. With prefix reuse, the residual stream entering every layer is captured once per base ablation and
  * a candidate in layer l starts at layer l: the layers below compute exactly what they computed for the
- * base (SPEC.md, "Sahara"). Without it, every candidate is a full forward; both give the same numbers.
+ * base (SPEC.md, "Sahara"). When memory allows, the q/k/v of every layer are kept too, so the candidate's own
+ * layer also skips its norm and projections. Without prefix reuse, every candidate is a full forward; all three
+ * give bit-identical numbers.
  */
 public final class CandidateRunner {
     private final LlamaModel model;
@@ -26,13 +28,24 @@ public final class CandidateRunner {
 
     public TokenBatch batch() { return batch; }
 
+    /** Keep q/k/v per layer only when they take at most half of the heap still free (they are ~3× the residuals). */
+    private boolean qkvFits() {
+        var c = model.config();
+        Runtime rt = Runtime.getRuntime();
+        long bytes = (long) c.numLayers() * batch.tokens().length * (c.qDim() + 2L * c.kvDim()) * Float.BYTES;
+        return bytes <= (rt.maxMemory() - (rt.totalMemory() - rt.freeMemory())) / 2;
+    }
+
     public LlamaModel.Result run(Ablation ablation, LlamaModel.Outputs outputs) { return model.forward(batch, ablation, outputs); }
 
     /** The batch under {@code base} plus {@code head} ablated with (mode, ε). */
     public LlamaModel.Result runCandidate(Ablation base, HeadId head, AblationMode mode, float epsilon, LlamaModel.Outputs outputs) {
         Ablation candidate = base.with(head, mode, epsilon);
         if (!prefixReuse) return model.forward(batch, candidate, outputs);
-        if (residuals == null || !residuals.base().equals(base)) residuals = model.captureResiduals(batch, base);
+        if (residuals == null || !residuals.base().equals(base)) {
+            residuals = null;   // let the previous step's cache go before the next is allocated
+            residuals = model.captureResiduals(batch, base, qkvFits());
+        }
         return model.forwardFrom(residuals, head.layer(), candidate, outputs);
     }
 }

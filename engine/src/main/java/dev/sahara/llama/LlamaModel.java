@@ -40,7 +40,14 @@ public final class LlamaModel implements AutoCloseable {
      * one base ablation. A forward whose ablation differs from the base only at layers ≥ l can start at layer l
      * from here: the layers below compute exactly the same thing.
      */
-    public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn) {}
+    public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn, Tensor[][] qkv) {}
+
+    /**
+     * What a prefix-reusing forward starts from at layer {@code layer}: the residual stream, and, when kept, that
+     * layer's q, k (after RoPE, before any ablation) and v, which a candidate ablating a head of that very layer
+     * does not change — so its own layer skips the norm and the three projections too.
+     */
+    private record Start(int layer, Tensor x, Tensor[] qkv) {}
 
     public LlamaModel(Checkpoint checkpoint, Backend backend) { this(checkpoint, null, backend); }
 
@@ -62,15 +69,27 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A full prefill of packed prompts. */
     public Result forward(TokenBatch batch, Ablation ablation, Outputs outputs) {
-        return run(batch, scratchCache(batch), ablation, 0, null, null, outputs);
+        return run(batch, scratchCache(batch), ablation, null, null, outputs);
     }
 
     /** A full prefill under {@code base} that also keeps every layer's input for {@link #forwardFrom}. */
-    public Residuals captureResiduals(TokenBatch batch, Ablation base) {
+    public Residuals captureResiduals(TokenBatch batch, Ablation base) { return captureResiduals(batch, base, false); }
+
+    /**
+     * As above; with {@code keepQkv} also every layer's q, k, v before ablation ({@code layer.{l}.attn.q/k/v},
+     * (T, n_heads·head_dim) and (T, n_kv_heads·head_dim)), about 3× the memory of the residuals under MHA.
+     */
+    public Residuals captureResiduals(TokenBatch batch, Ablation base, boolean keepQkv) {
+        int t = batch.tokens().length;
         Tensor[] residIn = new Tensor[c.numLayers()];
-        for (int l = 0; l < residIn.length; l++) residIn[l] = b.allocate(batch.tokens().length, c.hiddenSize());
-        run(batch, scratchCache(batch), base, 0, null, residIn, new Outputs(false, false, false));
-        return new Residuals(batch, base, residIn);
+        Tensor[][] qkv = keepQkv ? new Tensor[c.numLayers()][] : null;
+        for (int l = 0; l < residIn.length; l++) {
+            residIn[l] = b.allocate(t, c.hiddenSize());
+            if (keepQkv) qkv[l] = new Tensor[] {b.allocate(t, c.qDim()), b.allocate(t, c.kvDim()), b.allocate(t, c.kvDim())};
+        }
+        Residuals r = new Residuals(batch, base, residIn, qkv);
+        run(batch, scratchCache(batch), base, null, r, new Outputs(false, false, false));
+        return r;
     }
 
     /**
@@ -84,34 +103,38 @@ public final class LlamaModel implements AutoCloseable {
         }
         Tensor x = b.allocate(r.batch().tokens().length, c.hiddenSize());
         b.copy(x, r.residIn()[fromLayer]);
-        return run(r.batch(), scratchCache(r.batch()), ablation, fromLayer, x, null, outputs);
+        return run(r.batch(), scratchCache(r.batch()), ablation, new Start(fromLayer, x, r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs);
     }
 
     /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
     public Result step(TokenBatch batch, KvCache cache, Ablation ablation, Outputs outputs) {
-        return run(batch, cache, ablation, 0, null, null, outputs);
+        return run(batch, cache, ablation, null, null, outputs);
     }
 
     private KvCache scratchCache(TokenBatch batch) { return KvCache.scratch(b, batch.tokens().length, c.kvDim()); }
 
-    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, int fromLayer, Tensor start, Tensor[] capture, Outputs outputs) {
-        Result r = run(batch, kv, ablation, fromLayer, start, capture, outputs, null);
+    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, Start start, Residuals capture, Outputs outputs) {
+        Result r = run(batch, kv, ablation, start, capture, outputs, null);
         if (NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits()) && NumericGuard.allFinite(r.finalNormLast())) return r;
         // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
         // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
         NumericGuard guard = new NumericGuard(b, batch, ablation);
-        run(batch, kv, ablation, 0, null, null, outputs, guard);
+        run(batch, kv, ablation, null, null, outputs, guard);
         throw guard.notFound();
     }
 
-    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, int fromLayer, Tensor start, Tensor[] capture, Outputs outputs,
-                       NumericGuard g) {
+    /**
+     * The forward. {@code start}: begin at that layer from a cached residual (null: embed the tokens);
+     * {@code capture}: keep each layer's input (and q/k/v when it has room for them) into it.
+     */
+    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, Start start, Residuals capture, Outputs outputs, NumericGuard g) {
         AttentionLayout layout = batch.layout();
         checkLength(layout);
         int T = batch.tokens().length, dim = c.hiddenSize(), hd = c.headDim();
         int[] positions = layout.positions(), cacheRows = layout.cacheRows();
 
-        Tensor x = start;                                   // (T, dim) residual stream
+        int fromLayer = start == null ? 0 : start.layer();
+        Tensor x = start == null ? null : start.x();        // (T, dim) residual stream
         if (x == null) {
             x = b.allocate(T, dim);
             b.embed(x, w.embed(), batch.tokens());
@@ -129,17 +152,28 @@ public final class LlamaModel implements AutoCloseable {
         for (int l = fromLayer; l < c.numLayers(); l++) {
             Weights.Layer lw = w.layers()[l];
             Ablation.LayerEdits edits = ablation.forLayer(l, c);
-            if (capture != null) b.copy(capture[l], x);
+            if (capture != null) b.copy(capture.residIn()[l], x);
 
             // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
-            b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
-            if (g != null) g.check(l, "input_layernorm", xn);
-            b.matmul(q, xn, lw.wq(), lw.bq());
-            b.matmul(k, xn, lw.wk(), lw.bk());
-            b.matmul(v, xn, lw.wv(), lw.bv());
-            if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
-            b.rope(q, c.numHeads(), hd, positions, invFreq);
-            b.rope(k, c.numKvHeads(), hd, positions, invFreq);
+            if (l == fromLayer && start != null && start.qkv() != null) {
+                b.copy(q, start.qkv()[0]);                  // the cached layer input gives these exactly
+                b.copy(k, start.qkv()[1]);
+                b.copy(v, start.qkv()[2]);
+            } else {
+                b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
+                if (g != null) g.check(l, "input_layernorm", xn);
+                b.matmul(q, xn, lw.wq(), lw.bq());
+                b.matmul(k, xn, lw.wk(), lw.bk());
+                b.matmul(v, xn, lw.wv(), lw.bv());
+                if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
+                b.rope(q, c.numHeads(), hd, positions, invFreq);
+                b.rope(k, c.numKvHeads(), hd, positions, invFreq);
+            }
+            if (capture != null && capture.qkv() != null) {
+                b.copy(capture.qkv()[l][0], q);
+                b.copy(capture.qkv()[l][1], k);
+                b.copy(capture.qkv()[l][2], v);
+            }
             b.editHeads(q, hd, edits.q());
             b.editHeads(k, hd, edits.k());
             if (g != null) g.check(l, "rope + ablation (q)", q).check(l, "rope + ablation (k)", k);
