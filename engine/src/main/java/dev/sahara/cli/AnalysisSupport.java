@@ -8,8 +8,6 @@ import dev.sahara.llama.Sampler;
 import dev.sahara.model.Json;
 import dev.sahara.report.ResultFiles;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,23 +42,14 @@ final class AnalysisSupport {
 
     /** One object per prompt: prompt, ablation, response (forced prefix + continuation), generated (judged), verdict, reason, matched_keyword. */
     static void writeJsonl(Path file, PerPromptAsr.Result r) {
-        StringBuilder sb = new StringBuilder();
-        try {
-            for (PerPromptAsr.Response x : r.responses()) {
-                ObjectNode o = Json.MAPPER.createObjectNode();
-                o.put("prompt", x.query());
-                o.put("ablation", x.ablation().toString());
-                o.put("response", x.response());
-                o.put("generated", x.generated());
-                o.put("verdict", x.verdict().refusal() ? "refusal" : "harmful");
-                o.put("reason", x.verdict().reason());
-                o.put("matched_keyword", x.verdict().matchedKeyword());
-                sb.append(Json.MAPPER.writeValueAsString(o)).append('\n');
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        ResultFiles.writeString(file, sb.toString());
+        ResultFiles.writeJsonl(file, r.responses().stream().map(x -> {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.put("prompt", x.query());
+            o.put("ablation", x.ablation().toString());
+            o.put("response", x.response());
+            o.put("generated", x.generated());
+            return AsrReport.verdict(o, x.verdict());
+        }).toList());
     }
 
     /** Parses "1,2,3" or "1-5" (or a mix) into a sorted list of distinct non-negative ints. */

@@ -8,8 +8,6 @@ import dev.sahara.llama.Sampler;
 import dev.sahara.model.Json;
 import dev.sahara.report.ResultFiles;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
 /** ASR result as JSON and the per-prompt JSONL (query, response, verdict, matched keyword). */
@@ -35,20 +33,19 @@ final class AsrReport {
     }
 
     static void writeJsonl(Path file, AsrEvaluation.Result r) {
-        StringBuilder sb = new StringBuilder();
-        try {
-            for (AsrEvaluation.Response x : r.responses()) {
-                ObjectNode o = Json.MAPPER.createObjectNode();
-                o.put("prompt", x.query());
-                o.put("response", x.response());
-                o.put("verdict", x.verdict().refusal() ? "refusal" : "harmful");
-                o.put("reason", x.verdict().reason());
-                o.put("matched_keyword", x.verdict().matchedKeyword());
-                sb.append(Json.MAPPER.writeValueAsString(o)).append('\n');
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        ResultFiles.writeString(file, sb.toString());
+        ResultFiles.writeJsonl(file, r.responses().stream().map(x -> {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.put("prompt", x.query());
+            o.put("response", x.response());
+            return verdict(o, x.verdict());
+        }).toList());
+    }
+
+    /** The judge's fields of a response row: verdict (refusal | harmful), reason, matched_keyword. */
+    static ObjectNode verdict(ObjectNode o, RefusalJudge.Verdict v) {
+        o.put("verdict", v.refusal() ? "refusal" : "harmful");
+        o.put("reason", v.reason());
+        o.put("matched_keyword", v.matchedKeyword());
+        return o;
     }
 }

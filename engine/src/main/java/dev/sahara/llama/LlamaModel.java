@@ -246,6 +246,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private static float[][] split(float[] flat, int cols) {
+        if (flat.length == cols) return new float[][] {flat};   // decoding: one row, no second copy
         float[][] out = new float[flat.length / cols][];
         for (int r = 0; r < out.length; r++) out[r] = java.util.Arrays.copyOfRange(flat, r * cols, (r + 1) * cols);
         return out;

@@ -42,6 +42,17 @@ public final class ResultFiles {
         }
     }
 
+    /** One JSON object per line. */
+    public static void writeJsonl(Path file, java.util.List<? extends JsonNode> rows) {
+        StringBuilder sb = new StringBuilder();
+        try {
+            for (JsonNode row : rows) sb.append(Json.MAPPER.writeValueAsString(row)).append('\n');
+        } catch (IOException e) {
+            throw SaharaException.inFile(file, "cannot write: " + e.getMessage());
+        }
+        writeString(file, sb.toString());
+    }
+
     public static void writeString(Path file, String text) {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {

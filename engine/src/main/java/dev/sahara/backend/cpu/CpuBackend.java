@@ -100,23 +100,41 @@ public final class CpuBackend implements Backend {
     public void rope(Tensor x, int heads, int headDim, int[] positions, double[] invFreq) {
         float[] v = f(x);
         int half = headDim / 2, cols = x.cols();
+        int maxPos = 0;
+        for (int p : positions) maxPos = Math.max(maxPos, p);
+        RopeTable table = ropeTable(invFreq, maxPos + 1);
         parallel.forRange(x.rows(), t -> {
-            float[] cs = scratch(2 * half);
-            for (int i = 0; i < half; i++) {
-                double angle = positions[t] * invFreq[i];
-                cs[i] = (float) StrictMath.cos(angle);
-                cs[half + i] = (float) StrictMath.sin(angle);
-            }
+            int at = positions[t] * half;
             for (int h = 0; h < heads; h++) {
                 int base = t * cols + h * headDim;
                 for (int i = 0; i < half; i++) {
                     float a = v[base + i], b = v[base + i + half];
-                    float cos = cs[i], sin = cs[half + i];
+                    float cos = table.cos[at + i], sin = table.sin[at + i];
                     v[base + i] = a * cos - b * sin;
                     v[base + i + half] = b * cos + a * sin;
                 }
             }
         });
+    }
+
+    /** cos / sin of position · invFreq[i], [position · half + i]: computed once per position, not per op call. */
+    private record RopeTable(double[] invFreq, int positions, float[] cos, float[] sin) {}
+
+    private volatile RopeTable rope;
+
+    private synchronized RopeTable ropeTable(double[] invFreq, int positions) {
+        RopeTable r = rope;
+        if (r != null && r.invFreq == invFreq && r.positions >= positions) return r;
+        int n = Math.max(positions, r != null && r.invFreq == invFreq ? 2 * r.positions : 256), half = invFreq.length;
+        float[] cos = new float[n * half], sin = new float[n * half];
+        for (int p = 0; p < n; p++) {
+            for (int i = 0; i < half; i++) {
+                double angle = p * invFreq[i];
+                cos[p * half + i] = (float) StrictMath.cos(angle);
+                sin[p * half + i] = (float) StrictMath.sin(angle);
+            }
+        }
+        return rope = new RopeTable(invFreq, n, cos, sin);
     }
 
     @Override
