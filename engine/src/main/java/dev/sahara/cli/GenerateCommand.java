@@ -39,7 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         if (maxTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxTokens);
         try (LlamaModel m = model.load(); Tokenizer tok = model.tokenizer()) {
-            int[] ids = prompt.format(PromptFormat.DIRECT).encode(text, prompt.system, tok);
+            int[] ids = prompt.encode(PromptFormat.DIRECT, text, tok);
             java.io.PrintWriter out = spec.commandLine().getOut();
             Tokenizer.IncrementalDecoder decoder = tok.newDecoder(true);
             for (int id : ids) out.print(decoder.append(id));

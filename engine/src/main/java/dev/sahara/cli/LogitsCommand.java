@@ -52,7 +52,7 @@ public final class LogitsCommand implements Callable<Integer> {
                 }
             } else {
                 try (Tokenizer tok = model.tokenizer()) {
-                    ids = prompt.format(PromptFormat.DIRECT).encode(input.text, prompt.system, tok);
+                    ids = prompt.encode(PromptFormat.DIRECT, input.text, tok);
                 }
             }
             if (ids.length == 0) throw new SaharaException("no tokens to run");

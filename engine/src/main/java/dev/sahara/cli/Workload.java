@@ -16,7 +16,7 @@ import java.util.List;
  * the chosen prompt format, and the metadata every result file starts with.
  */
 record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFormat format, String system, List<int[]> encoded,
-                ModelOptions modelOptions) implements AutoCloseable {
+                ModelOptions modelOptions, PromptOptions promptOptions) implements AutoCloseable {
 
     static Workload load(ModelOptions mo, DatasetOptions dataOptions, PromptOptions po, PromptFormat defaultFormat) {
         Dataset d = dataOptions.load();
@@ -25,8 +25,8 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         try {
             Tokenizer tok = mo.tokenizer();
             List<int[]> ids = new ArrayList<>();
-            for (String q : d.prompts()) ids.add(format.encode(q, po.system, tok));
-            return new Workload(m, tok, d, format, po.system, ids, mo);
+            for (String q : d.prompts()) ids.add(po.encode(defaultFormat, q, tok));
+            return new Workload(m, tok, d, format, po.system, ids, mo, po);
         } catch (RuntimeException e) {
             m.close();
             throw e;
@@ -68,6 +68,10 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         ds.put("size", dataset.size());
         o.put("prompt_format", format.label());
         if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\\n## Answer:");
+        if (format == PromptFormat.CHAT) {
+            o.put("chat_template_from", modelOptions.model + (promptOptions.chatTemplate != null ? " overridden by --chat-template " + promptOptions.chatTemplate : ""));
+            o.put("chat_template", tokenizer.chatTemplate().orElse(null));
+        }
         o.put("system_prompt", system);
         o.put("backend", model.backend().name());
         o.put("precision", modelOptions.precisionDescription());

@@ -54,7 +54,7 @@ public final class Tokenizer implements AutoCloseable {
     private final Boolean addBos;         // null: tokenizer.json's post-processor decides
     private final Boolean addEos;
     private final boolean cleanUpSpaces;  // tokenizer_config clean_up_tokenization_spaces
-    private final ChatTemplate chatTemplate; // null when none
+    private ChatTemplate chatTemplate; // null when none; replaced by useChatTemplate
 
     private Tokenizer(Path dir, HuggingFaceTokenizer hf, int vocabSize, String bosToken, String eosToken,
                       int bosId, int eosTokenId, int[] eosIds, Boolean addBos, Boolean addEos, boolean cleanUpSpaces,
@@ -206,6 +206,18 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     Optional<ChatTemplate> template() { return Optional.ofNullable(chatTemplate); }
+
+    /**
+     * Replaces the model's chat template with the Jinja text in {@code file} (for checkpoints that ship none, such
+     * as Vicuna v1.5, or to try another form); rendered with the same Hugging Face semantics.
+     */
+    public void useChatTemplate(Path file) {
+        try {
+            chatTemplate = new ChatTemplate(java.nio.file.Files.readString(file), file);
+        } catch (java.io.IOException e) {
+            throw SaharaException.inFile(file, "cannot read the chat template: " + e.getMessage());
+        }
+    }
 
     /** Ids run from 0 to vocabSize() - 1: one more than the largest id in the vocabulary or the added tokens. */
     public int vocabSize() { return vocabSize; }

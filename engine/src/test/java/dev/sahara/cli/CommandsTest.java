@@ -55,4 +55,23 @@ class CommandsTest {
         assertEquals(260032, o.get("parameters").asLong(), "the llama2.c README's count");
         assertTrue(o.get("attention").asText().startsWith("GQA"));
     }
+
+    @Test
+    void chatTemplateFromAFileForModelsThatShipNone(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        CliTestSupport none = CliTestSupport.run("logits", "--model", STORIES, "--prompt", "Hi", "--format", "chat");
+        assertEquals(2, none.exitCode());
+        assertTrue(none.errorLine().contains("tokenizer_config.json") && none.errorLine().contains("chat_template"), none.err());
+
+        java.nio.file.Path vicuna = tmp.resolve("vicuna.jinja");
+        Files.writeString(vicuna, "{{ bos_token }}A chat. USER: {{ messages[-1]['content'] }} ASSISTANT:");
+        CliTestSupport r = CliTestSupport.run("logits", "--model", STORIES, "--prompt", "Hi", "--format", "chat", "--chat-template", vicuna.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode ids = Json.MAPPER.readTree(r.out()).get("token_ids");
+        assertEquals(1, ids.get(0).asInt(), "the template writes BOS once");
+        assertTrue(ids.size() > 5);
+
+        CliTestSupport wrongFormat = CliTestSupport.run("logits", "--model", STORIES, "--prompt", "Hi", "--chat-template", vicuna.toString());
+        assertEquals(2, wrongFormat.exitCode());
+        assertTrue(wrongFormat.errorLine().contains("--format chat"), wrongFormat.err());
+    }
 }
