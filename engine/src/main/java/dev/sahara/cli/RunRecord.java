@@ -34,6 +34,7 @@ final class RunRecord {
         s.put("system_prompt", w.system());
         s.put("prompt_tokens_sha256", CandidateLog.tokensFingerprint(w.encoded()));
         s.put("backend", w.model().backend().name());
+        s.put("precision", w.modelOptions().precisionDescription());
         return s;
     }
 

@@ -6,7 +6,6 @@ import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -62,6 +61,15 @@ public final class Helpfulness {
         return new Request(Arrays.copyOf(all, all.length - 1), cont);
     }
 
+    /**
+     * acc_norm's denominator, as lm-eval computes it: the character length of the choice itself, i.e. the
+     * continuation without the one leading space that is the target delimiter (at least 1).
+     */
+    static int normLength(String continuation) {
+        String choice = continuation.startsWith(" ") ? continuation.substring(1) : continuation;
+        return Math.max(1, choice.codePointCount(0, choice.length()));
+    }
+
     /** @param batchSize (context, choice) sequences per forward */
     public static Result run(LlamaModel model, Tokenizer tok, HelpfulnessTask task, Ablation ablation, boolean addSpecialTokens, int batchSize,
                              Progress progress) {
@@ -71,7 +79,7 @@ public final class Helpfulness {
             for (int c = 0; c < it.choices(); c++) {
                 Request r = encode(tok, it.contexts().get(c), it.continuations().get(c), addSpecialTokens);
                 reqs.add(r);
-                lengths.add(it.continuations().get(c).getBytes(StandardCharsets.UTF_8).length);
+                lengths.add(normLength(it.continuations().get(c)));
             }
         }
         double[] ll = new double[reqs.size()];

@@ -41,7 +41,8 @@ class HelpfulnessTest {
             assertEquals(want, res.items().getFirst().logLikelihoods()[0], 1e-4);
             double[] ll = res.items().getFirst().logLikelihoods();
             assertEquals(ll[0] > ll[1] ? 0 : 1, res.items().getFirst().prediction());
-            int norm = ll[0] / cont.length() >= ll[1] / " dog".length() ? 0 : 1;
+            // acc_norm divides by the choice's character length without the leading delimiter space (lm-eval's len(choice))
+            int norm = ll[0] / cont.strip().length() >= ll[1] / "dog".length() ? 0 : 1;
             assertEquals(norm, res.items().getFirst().predictionNorm());
         }
     }

@@ -83,6 +83,7 @@ public final class Parallel implements AutoCloseable {
                 while (j.done.get() < n) Thread.onSpinWait();
             } finally {
                 activeCaller = null;
+                job = null;   // drop the loop's body (and the arrays it captured); idle workers treat null as no work
             }
             Throwable e = j.error;
             if (e instanceof RuntimeException re) throw re;
@@ -97,6 +98,12 @@ public final class Parallel implements AutoCloseable {
         return false;
     }
 
+    /** No loop to join: none published (null) or only the one this worker already took part in. */
+    private boolean noNewJob(Job last) {
+        Job j = job;
+        return j == null || j == last;
+    }
+
     private void workerLoop(int id) {
         Job last = null;
         while (!closed) {
@@ -107,13 +114,13 @@ public final class Parallel implements AutoCloseable {
                 continue;
             }
             long spinUntil = System.nanoTime() + SPIN_NANOS;
-            while (job == last && !closed && System.nanoTime() < spinUntil) Thread.onSpinWait();
-            if (job != last || closed) continue;
+            while (noNewJob(last) && !closed && System.nanoTime() < spinUntil) Thread.onSpinWait();
+            if (!noNewJob(last) || closed) continue;
             synchronized (parked) {
                 parked[id] = true;
             }
             // A loop published after this check unparks us (parked[id] is set); the timeout bounds any race.
-            if (job == last && !closed) LockSupport.parkNanos(10_000_000L);
+            if (noNewJob(last) && !closed) LockSupport.parkNanos(10_000_000L);
             synchronized (parked) {
                 parked[id] = false;
             }

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The spinning pool: every index exactly once, errors reach the caller, nested loops run inline, close stops it. */
 class ParallelTest {
@@ -40,6 +41,21 @@ class ParallelTest {
             AtomicIntegerArray hits = new AtomicIntegerArray(8 * 8);
             p.forRange(8, i -> p.forRange(8, j -> hits.incrementAndGet(i * 8 + j)));
             for (int k = 0; k < 64; k++) assertEquals(1, hits.get(k));
+        }
+    }
+
+    @Test
+    void idleWorkersParkInsteadOfSpinning() throws Exception {
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        try (Parallel p = new Parallel(2)) {
+            for (int round = 0; round < 50; round++) p.forRange(16, i -> {});
+            Thread.sleep(100);   // past the spin window
+            long[] ids = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("sahara-cpu-")).mapToLong(Thread::threadId).toArray();
+            long before = 0, after = 0;
+            for (long id : ids) before += Math.max(0, mx.getThreadCpuTime(id));
+            Thread.sleep(300);
+            for (long id : ids) after += Math.max(0, mx.getThreadCpuTime(id));
+            assertTrue(after - before < 100_000_000L, "idle workers used " + (after - before) / 1e6 + " ms of CPU in 300 ms");
         }
     }
 }
