@@ -31,6 +31,14 @@ public interface Backend extends AutoCloseable {
     void matmul(Tensor out, Tensor x, Weight w, Weight bias);
 
     /**
+     * outs[i] = x · ws[i]ᵀ (+ biases[i]) for several weights reading the same input (q/k/v; gate/up): the same
+     * results as one {@link #matmul} each, which a backend may run as one parallel loop. biases[i] may be null.
+     */
+    default void matmuls(Tensor[] outs, Tensor x, Weight[] ws, Weight[] biases) {
+        for (int i = 0; i < outs.length; i++) matmul(outs[i], x, ws[i], biases[i]);
+    }
+
+    /**
      * Rotate-half RoPE in place on x: [T, heads·headDim]. For each head and i < headDim/2, the pair
      * (x[i], x[i + headDim/2]) is rotated by angle positions[t] · invFreq[i].
      */

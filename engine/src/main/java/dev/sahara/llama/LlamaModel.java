@@ -5,6 +5,7 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.AttentionLayout;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.Tensor;
+import dev.sahara.backend.Weight;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.ModelConfig;
 
@@ -162,9 +163,7 @@ public final class LlamaModel implements AutoCloseable {
             } else {
                 b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
                 if (g != null) g.check(l, "input_layernorm", xn);
-                b.matmul(q, xn, lw.wq(), lw.bq());
-                b.matmul(k, xn, lw.wk(), lw.bk());
-                b.matmul(v, xn, lw.wv(), lw.bv());
+                b.matmuls(new Tensor[] {q, k, v}, xn, new Weight[] {lw.wq(), lw.wk(), lw.wv()}, new Weight[] {lw.bq(), lw.bk(), lw.bv()});
                 if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
                 b.rope(q, c.numHeads(), hd, positions, invFreq);
                 b.rope(k, c.numKvHeads(), hd, positions, invFreq);
@@ -190,8 +189,7 @@ public final class LlamaModel implements AutoCloseable {
             // feed-forward: x += down(silu(gate(xn)) · up(xn))
             b.rmsNorm(xn, x, lw.ffnNorm(), c.rmsNormEps());
             if (g != null) g.check(l, "post_attention_layernorm", xn);
-            b.matmul(gate, xn, lw.wGate(), null);
-            b.matmul(up, xn, lw.wUp(), null);
+            b.matmuls(new Tensor[] {gate, up}, xn, new Weight[] {lw.wGate(), lw.wUp()}, new Weight[2]);
             if (g != null) g.check(l, "gate_proj", gate).check(l, "up_proj", up);
             b.swiglu(gate, up);
             if (g != null) g.check(l, "silu(gate)·up", gate);

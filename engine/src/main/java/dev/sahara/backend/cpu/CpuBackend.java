@@ -69,26 +69,38 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor out, Tensor x, Weight weight, Weight bias) {
-        CpuWeight w = (CpuWeight) weight;
-        PackedWeight p = w.packed();
-        float[] o = f(out), in = f(x), b = bias == null ? null : ((CpuWeight) bias).floats();
-        int tokens = x.rows(), k = x.cols(), n = w.rows(), panels = p.panels;
-        int tokenBlocks = (tokens + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
-        if (tokens <= DirectKernel.MAX_TOKENS) {   // decoding: stream the packed weight once, no float32 copy
-            parallel.forRange(panels, panel -> {
-                int n0 = panel * MatMulKernel.NR;
-                DirectKernel.panelRows(p, panel, in, 0, tokens, o, n, n0, scratch(MatMulKernel.NR));
-                if (b != null) addBias(o, b, 0, tokens, n0, Math.min(n, n0 + MatMulKernel.NR), n);
-            });
-            return;
+        matmuls(new Tensor[] {out}, x, new Weight[] {weight}, new Weight[] {bias});
+    }
+
+    /** All the weights' panels in one parallel loop: one hand-off to the workers instead of one per weight. */
+    @Override
+    public void matmuls(Tensor[] outs, Tensor x, Weight[] weights, Weight[] biases) {
+        int m = outs.length, tokens = x.rows(), k = x.cols(), nr = MatMulKernel.NR;
+        float[] in = f(x);
+        boolean direct = tokens <= DirectKernel.MAX_TOKENS;   // decoding: stream each packed weight once, no float32 copy
+        int tokenBlocks = direct ? 1 : (tokens + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
+        PackedWeight[] p = new PackedWeight[m];
+        float[][] o = new float[m][], b = new float[m][];
+        int[] firstTask = new int[m + 1];
+        for (int i = 0; i < m; i++) {
+            p[i] = ((CpuWeight) weights[i]).packed();
+            o[i] = f(outs[i]);
+            b[i] = biases[i] == null ? null : ((CpuWeight) biases[i]).floats();
+            firstTask[i + 1] = firstTask[i] + p[i].panels * tokenBlocks;
         }
-        parallel.forRange(tokenBlocks * panels, task -> {
-            int panel = task / tokenBlocks, tb = task % tokenBlocks;
-            int t0 = tb * TOKEN_BLOCK, t1 = Math.min(tokens, t0 + TOKEN_BLOCK), n0 = panel * MatMulKernel.NR;
-            float[] wp = scratch(k * MatMulKernel.NR);
-            WeightDecoder.decode(p.data, p.dtype, (long) panel * k * MatMulKernel.NR, k * MatMulKernel.NR, wp, 0);
-            MatMulKernel.panelRows(in, k, t0, t1, wp, o, n, n0);
-            if (b != null) addBias(o, b, t0, t1, n0, Math.min(n, n0 + MatMulKernel.NR), n);
+        parallel.forRange(firstTask[m], task -> {
+            int i = 0;
+            while (task >= firstTask[i + 1]) i++;
+            int local = task - firstTask[i], n = p[i].n, panel = local / tokenBlocks, n0 = panel * nr;
+            int t0 = direct ? 0 : local % tokenBlocks * TOKEN_BLOCK, t1 = direct ? tokens : Math.min(tokens, t0 + TOKEN_BLOCK);
+            if (direct) {
+                DirectKernel.panelRows(p[i], panel, in, t0, t1, o[i], n, n0, scratch(nr));
+            } else {
+                float[] wp = scratch(k * nr);
+                WeightDecoder.decode(p[i].data, p[i].dtype, (long) panel * k * nr, k * nr, wp, 0);
+                MatMulKernel.panelRows(in, k, t0, t1, wp, o[i], n, n0);
+            }
+            if (b[i] != null) addBias(o[i], b[i], t0, t1, n0, Math.min(n, n0 + nr), n);
         });
     }
 

@@ -76,4 +76,25 @@ class MatMulDeterminismTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void severalWeightsInOneLoopGiveTheSameBitsAsOneEach(DType dt) {
+        Random r = new Random(11);
+        int k = 77;
+        try (Arena arena = Arena.ofConfined(); CpuBackend b = new CpuBackend(2)) {
+            CpuWeight[] ws = {new CpuWeight(weight(arena, r, dt, 40, k), dt, 40, k), new CpuWeight(weight(arena, r, dt, 9, k), dt, 9, k),
+                    new CpuWeight(weight(arena, r, dt, 70, k), dt, 70, k)};
+            for (int rows : new int[] {1, 3, 13, 61}) {
+                float[] x = new float[rows * k];
+                for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                Tensor in = b.allocate(rows, k);
+                b.upload(in, x);
+                Tensor[] outs = new Tensor[ws.length];
+                for (int i = 0; i < ws.length; i++) outs[i] = b.allocate(rows, ws[i].rows());
+                b.matmuls(outs, in, ws, new dev.sahara.backend.Weight[ws.length]);
+                for (int i = 0; i < ws.length; i++) assertArrayEquals(matmul(b, ws[i], x, rows), b.download(outs[i]), "weight " + i + ", " + rows + " rows");
+            }
+        }
+    }
 }
