@@ -74,8 +74,6 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AblationMode m = candidate.mode();
-        float epsilon = candidate.epsilon();
         int rank = angle.rank();
         boolean noPrefixReuse = !angle.prefixReuse();
         if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
@@ -89,8 +87,7 @@ public final class AttributeCommand implements Callable<Integer> {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode logSettings = RunRecord.settings(w);
-            logSettings.put("mode", m.label);
-            logSettings.put("epsilon", Float.toString(epsilon));
+            candidate.logSettings(logSettings);
             logSettings.put("r_main", rank);
             logSettings.put("group_size", groupSize);
             logSettings.put("prefix_reuse", !noPrefixReuse);
@@ -107,9 +104,7 @@ public final class AttributeCommand implements Callable<Integer> {
 
             ObjectNode o = w.metadata("attribute");
             ObjectNode a = o.putObject("attribution");
-            a.put("mode", m.label);
-            if (m.usesEpsilon()) a.put("epsilon", epsilon);
-            else a.putNull("epsilon");   // the mean modes have no ε
+            candidate.describe(a);
             a.put("r_main", rank);
             a.put("group_size", groupSize);
             a.put("activations", "final-norm hidden state at the last prompt token");

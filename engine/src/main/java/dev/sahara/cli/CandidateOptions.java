@@ -1,5 +1,6 @@
 package dev.sahara.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
@@ -30,6 +31,19 @@ public final class CandidateOptions {
     /** Refuses a K-mode under GQA unless --allow-grouped-kv (SPEC.md). */
     public void checkAllowed(ModelConfig c) {
         if (mode().touchesKvHead()) Ablation.none().with(new HeadId(0, 0), mode(), epsilon()).checkIn(c, allowGroupedKv);
+    }
+
+    /** mode and ε as result files record them: ε is null for the mean modes, which have none. */
+    public void describe(ObjectNode o) {
+        o.put("mode", mode().label);
+        if (mode().usesEpsilon()) o.put("epsilon", epsilon());
+        else o.putNull("epsilon");
+    }
+
+    /** mode and ε as a resume log's settings record them: ε as its exact float text, so a resume compares it exactly. */
+    public void logSettings(ObjectNode o) {
+        o.put("mode", mode().label);
+        o.put("epsilon", Float.toString(epsilon()));
     }
 
     /** The settings of a dataset-level run (the angle options say r_main and prefix reuse). */

@@ -2,7 +2,6 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.ablate.AblationMode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
 import dev.sahara.model.PromptFormat;
@@ -50,13 +49,11 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AblationMode m = candidate.mode();
-        float epsilon = candidate.epsilon();
         try (Workload w = text != null ? Workload.single(model, text, prompt, PromptFormat.TEMPLATE) : Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
             candidate.checkAllowed(w.model().config());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
-            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(m, epsilon, 1, officialKl, true),
+            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(candidate.mode(), candidate.epsilon(), 1, officialKl, true),
                     new StderrProgress(spec.commandLine().getErr(), "ships"));
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();
             double[][] mean = new double[layers][heads];
@@ -64,9 +61,7 @@ public final class ShipsCommand implements Callable<Integer> {
 
             ObjectNode o = w.metadata("ships");
             ObjectNode s = o.putObject("ships");
-            s.put("mode", m.label);
-            if (m.usesEpsilon()) s.put("epsilon", epsilon);
-            else s.putNull("epsilon");   // the mean modes have no ε
+            candidate.describe(s);
             s.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
             s.put("position", "last prompt token");
             o.set("mean_scores", ScoreTables.toJson(mean));

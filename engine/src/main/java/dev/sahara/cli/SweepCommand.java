@@ -1,7 +1,7 @@
 package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.ablate.AblationMode;
+import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.report.Heatmap;
@@ -47,31 +47,27 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        AblationMode m = candidate.mode();
-        float epsilon = candidate.epsilon();
+        AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
         int rank = angle.rank();
         boolean noPrefixReuse = !angle.prefixReuse();
         try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode settings = RunRecord.settings(w);
-            settings.put("mode", m.label);
-            settings.put("epsilon", Float.toString(epsilon));
+            candidate.logSettings(settings);
             settings.put("r_main", rank);
             settings.put("prefix_reuse", !noPrefixReuse);
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;
-            Sahara sahara = new Sahara(w.model(), w.encoded(), candidate.settings(angle));
+            Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
             try (RunRecord.Logged log = RunRecord.open(out, "sweep", settings, resume != null)) {
                 scores = sahara.scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
                 timings = RunRecord.timings("sweep", w, log, resume != null);
             }
             ObjectNode o = w.metadata("sweep");
             ObjectNode s = o.putObject("sweep");
-            s.put("mode", m.label);
-            if (m.usesEpsilon()) s.put("epsilon", epsilon);
-            else s.putNull("epsilon");   // the mean modes have no ε
+            candidate.describe(s);
             s.put("r_main", rank);
             s.put("prefix_reuse", !noPrefixReuse);
             o.set("scores", ScoreTables.toJson(scores));
