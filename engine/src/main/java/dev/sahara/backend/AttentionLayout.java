@@ -36,6 +36,21 @@ public record AttentionLayout(int[] rowStart, int[] newTokens, int[] pastLen, in
         return rows;
     }
 
+    /**
+     * The layout of each sequence's last query row alone, packed as rows 0 .. sequences − 1, attending to the same
+     * cache rows as before: what is left of a prefill once only the last rows still matter.
+     */
+    public AttentionLayout lastRowsOnly() {
+        int n = sequences();
+        int[] start = new int[n], one = new int[n], past = new int[n];
+        for (int s = 0; s < n; s++) {
+            start[s] = s;
+            one[s] = 1;
+            past[s] = pastLen[s] + newTokens[s] - 1;
+        }
+        return new AttentionLayout(start, one, past, cacheStart.clone());
+    }
+
     public int maxPosition() {
         int m = 0;
         for (int s = 0; s < sequences(); s++) m = Math.max(m, pastLen[s] + newTokens[s]);

@@ -48,7 +48,55 @@ public final class LlamaModel implements AutoCloseable {
      * layer's q, k (after RoPE, before any ablation) and v, which a candidate ablating a head of that very layer
      * does not change — so its own layer skips the norm and the three projections too.
      */
-    private record Start(int layer, Tensor x, Tensor[] qkv) {}
+    private record Start(int layer, Tensor residIn, Tensor[] qkv) {}
+
+    /**
+     * A forward's activation buffers for one row count, kept for the next forward with as many rows (Sahara runs the
+     * same batch hundreds of times; decoding runs the same few rows per token): allocating them afresh — megabytes of
+     * zeroed arrays — cost about a tenth of a Sahara candidate on the CPU. Every op writes its output before it is
+     * read, so what a previous forward left in them never shows.
+     */
+    private final class Buffers {
+        final int rows;
+        final Tensor x;          // (rows, dim) residual stream
+        final Tensor xn;         // (rows, dim) normed input of a sub-block; the final-norm states at the end
+        final Tensor q;          // (rows, n_heads · head_dim)
+        final Tensor k, v;       // (rows, n_kv_heads · head_dim) this batch's keys / values
+        final Tensor att;        // (rows, n_heads · head_dim) per-head outputs, before o_proj
+        final Tensor o;          // (rows, dim) a sub-block's output
+        final Tensor gate, up;   // (rows, hidden)
+        final KvCache scratch;   // (rows, n_kv_heads · head_dim) keys / values of a prefill that is not continued
+        Tensor logits;           // (rows, vocab), made when first asked for
+
+        Buffers(int rows) {
+            this.rows = rows;
+            x = b.allocate(rows, c.hiddenSize());
+            xn = b.allocate(rows, c.hiddenSize());
+            q = b.allocate(rows, c.qDim());
+            k = b.allocate(rows, c.kvDim());
+            v = b.allocate(rows, c.kvDim());
+            att = b.allocate(rows, c.qDim());
+            o = b.allocate(rows, c.hiddenSize());
+            gate = b.allocate(rows, c.intermediateSize());
+            up = b.allocate(rows, c.intermediateSize());
+            scratch = KvCache.scratch(b, rows, c.kvDim());
+        }
+
+        Tensor logits() { return logits != null ? logits : (logits = b.allocate(rows, c.vocabSize())); }
+    }
+
+    /** Idle buffers by row count, least recently used first; a few shapes alternate (a batch and its last rows). */
+    private final java.util.LinkedHashMap<Integer, Buffers> idle = new java.util.LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Integer, Buffers> eldest) { return size() > 4; }
+    };
+
+    private synchronized Buffers takeBuffers(int rows) {
+        Buffers buf = idle.remove(rows);
+        return buf != null ? buf : new Buffers(rows);
+    }
+
+    private synchronized void returnBuffers(Buffers buf) { idle.put(buf.rows, buf); }
 
     public LlamaModel(Checkpoint checkpoint, Backend backend) { this(checkpoint, null, backend); }
 
@@ -70,7 +118,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A full prefill of packed prompts. */
     public Result forward(TokenBatch batch, Ablation ablation, Outputs outputs) {
-        return run(batch, scratchCache(batch), ablation, null, null, outputs);
+        return run(batch, null, ablation, null, null, outputs);
     }
 
     /** A full prefill under {@code base} that also keeps every layer's input for {@link #forwardFrom}. */
@@ -89,7 +137,7 @@ public final class LlamaModel implements AutoCloseable {
             if (keepQkv) qkv[l] = new Tensor[] {b.allocate(t, c.qDim()), b.allocate(t, c.kvDim()), b.allocate(t, c.kvDim())};
         }
         Residuals r = new Residuals(batch, base, residIn, qkv);
-        run(batch, scratchCache(batch), base, null, r, new Outputs(false, false, false));
+        run(batch, null, base, null, r, new Outputs(false, false, false));
         return r;
     }
 
@@ -102,9 +150,7 @@ public final class LlamaModel implements AutoCloseable {
         if (!ablation.below(fromLayer).equals(r.base().below(fromLayer))) {
             throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
         }
-        Tensor x = b.allocate(r.batch().tokens().length, c.hiddenSize());
-        b.copy(x, r.residIn()[fromLayer]);
-        return run(r.batch(), scratchCache(r.batch()), ablation, new Start(fromLayer, x, r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs);
+        return run(r.batch(), null, ablation, new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs);
     }
 
     /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
@@ -112,15 +158,14 @@ public final class LlamaModel implements AutoCloseable {
         return run(batch, cache, ablation, null, null, outputs);
     }
 
-    private KvCache scratchCache(TokenBatch batch) { return KvCache.scratch(b, batch.tokens().length, c.kvDim()); }
-
-    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, Start start, Residuals capture, Outputs outputs) {
-        Result r = run(batch, kv, ablation, start, capture, outputs, null);
+    /** {@code cache}: a real KV cache, or null for a prefill that is not continued. */
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs) {
+        Result r = run(batch, cache, ablation, start, capture, outputs, null);
         if (NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits()) && NumericGuard.allFinite(r.finalNormLast())) return r;
         // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
         // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
         NumericGuard guard = new NumericGuard(b, batch, ablation);
-        run(batch, kv, ablation, null, null, outputs, guard);
+        run(batch, cache, ablation, null, null, outputs, guard);
         throw guard.notFound();
     }
 
@@ -128,105 +173,118 @@ public final class LlamaModel implements AutoCloseable {
      * The forward. {@code start}: begin at that layer from a cached residual (null: embed the tokens);
      * {@code capture}: keep each layer's input (and q/k/v when it has room for them) into it.
      */
-    private Result run(TokenBatch batch, KvCache kv, Ablation ablation, Start start, Residuals capture, Outputs outputs, NumericGuard g) {
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, NumericGuard g) {
         AttentionLayout layout = batch.layout();
         checkLength(layout);
-        int T = batch.tokens().length, dim = c.hiddenSize(), hd = c.headDim();
-        int[] positions = layout.positions(), cacheRows = layout.cacheRows();
-
-        int fromLayer = start == null ? 0 : start.layer();
-        Tensor x = start == null ? null : start.x();        // (T, dim) residual stream
-        if (x == null) {
-            x = b.allocate(T, dim);
-            b.embed(x, w.embed(), batch.tokens());
-            if (g != null) g.check(-1, "embed_tokens", x);
-        }
-        Tensor xn = b.allocate(T, dim);                     // (T, dim) normed input of a sub-block
-        Tensor q = b.allocate(T, c.qDim());                 // (T, n_heads · head_dim)
-        Tensor k = b.allocate(T, c.kvDim());                // (T, n_kv_heads · head_dim) this batch's keys
-        Tensor v = b.allocate(T, c.kvDim());                // (T, n_kv_heads · head_dim) this batch's values
-        Tensor att = b.allocate(T, c.qDim());               // (T, n_heads · head_dim) per-head outputs, before o_proj
-        Tensor o = b.allocate(T, dim);                      // (T, dim) a sub-block's output
-        Tensor gate = b.allocate(T, c.intermediateSize());  // (T, hidden)
-        Tensor up = b.allocate(T, c.intermediateSize());    // (T, hidden)
-
-        for (int l = fromLayer; l < c.numLayers(); l++) {
-            Weights.Layer lw = w.layers()[l];
-            Ablation.LayerEdits edits = ablation.forLayer(l, c);
-            if (capture != null) b.copy(capture.residIn()[l], x);
-
-            // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
-            if (l == fromLayer && start != null && start.qkv() != null) {
-                b.copy(q, start.qkv()[0]);                  // the cached layer input gives these exactly
-                b.copy(k, start.qkv()[1]);
-                b.copy(v, start.qkv()[2]);
+        int T = batch.tokens().length, hd = c.headDim(), lastLayer = c.numLayers() - 1;
+        int[] positions = layout.positions(), cacheRows = layout.cacheRows(), lastRows = layout.lastRows();
+        // Unless logits at every row are asked for, only each sequence's last row reaches the outputs: the last
+        // layer's attention, o_proj and MLP then run on those rows alone (see below).
+        boolean lastRowsOnly = !outputs.allLogits() && lastRows.length < T;
+        Buffers all = takeBuffers(T), last = lastRowsOnly ? takeBuffers(lastRows.length) : all;
+        try {
+            KvCache kv = cache != null ? cache : all.scratch;
+            int fromLayer = start == null ? 0 : start.layer();
+            Tensor x = all.x, xn = all.xn, q = all.q, k = all.k, v = all.v, att = all.att, o = all.o, gate = all.gate, up = all.up;
+            if (start == null) {
+                b.embed(x, w.embed(), batch.tokens());
+                if (g != null) g.check(-1, "embed_tokens", x);
             } else {
-                b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
-                if (g != null) g.check(l, "input_layernorm", xn);
-                b.matmuls(new Tensor[] {q, k, v}, xn, new Weight[] {lw.wq(), lw.wk(), lw.wv()}, new Weight[] {lw.bq(), lw.bk(), lw.bv()});
-                if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
-                b.rope(q, c.numHeads(), hd, positions, invFreq);
-                b.rope(k, c.numKvHeads(), hd, positions, invFreq);
+                b.copy(x, start.residIn());
             }
-            if (capture != null && capture.qkv() != null) {
-                b.copy(capture.qkv()[l][0], q);
-                b.copy(capture.qkv()[l][1], k);
-                b.copy(capture.qkv()[l][2], v);
-            }
-            b.editHeads(q, hd, edits.q());
-            b.editHeads(k, hd, edits.k());
-            if (g != null) g.check(l, "rope + ablation (q)", q).check(l, "rope + ablation (k)", k);
-            b.scatterRows(kv.k(l), cacheRows, k);
-            b.scatterRows(kv.v(l), cacheRows, v);
-            b.attention(att, q, kv.k(l), kv.v(l), layout, c.numHeads(), c.numKvHeads(), hd);
-            if (g != null) g.check(l, "attention (softmax·V)", att);
-            b.editHeads(att, hd, edits.out());
-            b.matmul(o, att, lw.wo(), lw.bo());
-            if (g != null) g.check(l, "o_proj", o);
-            b.add(x, o);
-            if (g != null) g.check(l, "residual after attention", x);
 
-            // feed-forward: x += down(silu(gate(xn)) · up(xn))
-            b.rmsNorm(xn, x, lw.ffnNorm(), c.rmsNormEps());
-            if (g != null) g.check(l, "post_attention_layernorm", xn);
-            b.matmuls(new Tensor[] {gate, up}, xn, new Weight[] {lw.wGate(), lw.wUp()}, new Weight[2]);
-            if (g != null) g.check(l, "gate_proj", gate).check(l, "up_proj", up);
-            b.swiglu(gate, up);
-            if (g != null) g.check(l, "silu(gate)·up", gate);
-            b.matmul(o, gate, lw.wDown(), null);
-            if (g != null) g.check(l, "down_proj", o);
-            b.add(x, o);
-            if (g != null) g.check(l, "residual after the MLP", x);
-        }
-        if (!outputs.lastLogits() && !outputs.allLogits() && !outputs.finalNormLast()) return new Result(null, null, null);
+            for (int l = fromLayer; l < c.numLayers(); l++) {
+                Weights.Layer lw = w.layers()[l];
+                Ablation.LayerEdits edits = ablation.forLayer(l, c);
+                if (capture != null) b.copy(capture.residIn()[l], x);
 
-        int[] lastRows = layout.lastRows();
-        int[] headRows = outputs.allLogits() ? identity(T) : lastRows;
-        Tensor h = b.allocate(headRows.length, dim);        // (rows, dim) final-norm states
-        b.gatherRows(h, x, headRows);
-        b.rmsNorm(h, h, w.norm(), c.rmsNormEps());
-        if (g != null) g.check(c.numLayers(), "final norm", h);
-        float[][] finalNorm = null, last = null, all = null;
-        if (outputs.finalNormLast()) {
-            float[] flat = b.download(h);
-            finalNorm = new float[lastRows.length][];
-            for (int s = 0; s < lastRows.length; s++) {
-                int row = outputs.allLogits() ? lastRows[s] : s;
-                finalNorm[s] = java.util.Arrays.copyOfRange(flat, row * dim, (row + 1) * dim);
+                // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
+                if (l == fromLayer && start != null && start.qkv() != null) {
+                    b.copy(q, start.qkv()[0]);              // the cached layer input gives these exactly
+                    b.copy(k, start.qkv()[1]);
+                    b.copy(v, start.qkv()[2]);
+                } else {
+                    b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
+                    if (g != null) g.check(l, "input_layernorm", xn);
+                    b.matmuls(new Tensor[] {q, k, v}, xn, new Weight[] {lw.wq(), lw.wk(), lw.wv()}, new Weight[] {lw.bq(), lw.bk(), lw.bv()});
+                    if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
+                    b.rope(q, c.numHeads(), hd, positions, invFreq);
+                    b.rope(k, c.numKvHeads(), hd, positions, invFreq);
+                }
+                if (capture != null && capture.qkv() != null) {
+                    b.copy(capture.qkv()[l][0], q);
+                    b.copy(capture.qkv()[l][1], k);
+                    b.copy(capture.qkv()[l][2], v);
+                }
+                b.editHeads(q, hd, edits.q());
+                b.editHeads(k, hd, edits.k());
+                if (g != null) g.check(l, "rope + ablation (q)", q).check(l, "rope + ablation (k)", k);
+                b.scatterRows(kv.k(l), cacheRows, k);
+                b.scatterRows(kv.v(l), cacheRows, v);
+                if (l == lastLayer && lastRowsOnly) {
+                    // Every row's key and value is in the cache now; from here on rows are independent, each computed
+                    // with the same arithmetic as in the full batch, so the outputs are bit-identical.
+                    b.gatherRows(last.q, q, lastRows);
+                    b.gatherRows(last.x, x, lastRows);
+                    x = last.x; xn = last.xn; q = last.q; att = last.att; o = last.o; gate = last.gate; up = last.up;
+                    layout = layout.lastRowsOnly();
+                }
+                b.attention(att, q, kv.k(l), kv.v(l), layout, c.numHeads(), c.numKvHeads(), hd);
+                if (g != null) g.check(l, "attention (softmax·V)", att);
+                b.editHeads(att, hd, edits.out());
+                b.matmul(o, att, lw.wo(), lw.bo());
+                if (g != null) g.check(l, "o_proj", o);
+                b.add(x, o);
+                if (g != null) g.check(l, "residual after attention", x);
+
+                // feed-forward: x += down(silu(gate(xn)) · up(xn))
+                b.rmsNorm(xn, x, lw.ffnNorm(), c.rmsNormEps());
+                if (g != null) g.check(l, "post_attention_layernorm", xn);
+                b.matmuls(new Tensor[] {gate, up}, xn, new Weight[] {lw.wGate(), lw.wUp()}, new Weight[2]);
+                if (g != null) g.check(l, "gate_proj", gate).check(l, "up_proj", up);
+                b.swiglu(gate, up);
+                if (g != null) g.check(l, "silu(gate)·up", gate);
+                b.matmul(o, gate, lw.wDown(), null);
+                if (g != null) g.check(l, "down_proj", o);
+                b.add(x, o);
+                if (g != null) g.check(l, "residual after the MLP", x);
             }
-        }
-        if (outputs.lastLogits() || outputs.allLogits()) {
-            Tensor logits = b.allocate(headRows.length, c.vocabSize());  // (rows, vocab)
-            b.matmul(logits, h, w.lmHead(), null);
-            if (g != null) g.check(c.numLayers(), "lm_head", logits);
-            float[][] rows = split(b.download(logits), c.vocabSize());
-            if (outputs.allLogits()) all = rows;
-            if (outputs.lastLogits()) {
-                last = new float[lastRows.length][];
-                for (int s = 0; s < lastRows.length; s++) last[s] = rows[outputs.allLogits() ? lastRows[s] : s];
+            if (!outputs.lastLogits() && !outputs.allLogits() && !outputs.finalNormLast()) return new Result(null, null, null);
+
+            // The final norm and the LM head read the last rows (x holds only those when lastRowsOnly; when every
+            // row is a last row, as in decoding, they are all of x) or, for allLogits, every row.
+            int[] headRows = lastRowsOnly ? identity(lastRows.length) : outputs.allLogits() ? identity(T) : lastRows;
+            Tensor h = last.xn;                                 // (rows, dim) final-norm states
+            b.gatherRows(h, x, headRows);
+            b.rmsNorm(h, h, w.norm(), c.rmsNormEps());
+            if (g != null) g.check(c.numLayers(), "final norm", h);
+            float[][] finalNorm = null, lastLogits = null, allLogits = null;
+            int dim = c.hiddenSize();
+            if (outputs.finalNormLast()) {
+                float[] flat = b.download(h);
+                finalNorm = new float[lastRows.length][];
+                for (int s = 0; s < lastRows.length; s++) {
+                    int row = outputs.allLogits() ? lastRows[s] : s;
+                    finalNorm[s] = java.util.Arrays.copyOfRange(flat, row * dim, (row + 1) * dim);
+                }
             }
+            if (outputs.lastLogits() || outputs.allLogits()) {
+                // (rows, vocab); logits at every row can be huge, so those are not kept for the next forward
+                Tensor logits = outputs.allLogits() ? b.allocate(T, c.vocabSize()) : last.logits();
+                b.matmul(logits, h, w.lmHead(), null);
+                if (g != null) g.check(c.numLayers(), "lm_head", logits);
+                float[][] rows = split(b.download(logits), c.vocabSize());
+                if (outputs.allLogits()) allLogits = rows;
+                if (outputs.lastLogits()) {
+                    lastLogits = new float[lastRows.length][];
+                    for (int s = 0; s < lastRows.length; s++) lastLogits[s] = rows[outputs.allLogits() ? lastRows[s] : s];
+                }
+            }
+            return new Result(lastLogits, allLogits, finalNorm);
+        } finally {
+            returnBuffers(all);
+            if (last != all) returnBuffers(last);
         }
-        return new Result(last, all, finalNorm);
     }
 
     private void checkLength(AttentionLayout layout) {

@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The CPU backend: float32 activations on the heap, weights read in place from the mapped checkpoint in
  * their dtype, Vector API inner loops, all cores through {@link Parallel}. Deterministic: every output
  * element is summed in one fixed order whatever the thread count or JIT tier: no {@code reduceLanes(ADD)}
- * (its float order is unspecified) and StrictMath for exp / cos / sin.
+ * (its float order is unspecified), {@link VectorMath} for exp and lane sums, StrictMath for cos / sin.
  */
 public final class CpuBackend implements Backend {
     private static final VectorSpecies<Float> F = WeightDecoder.F;
@@ -195,32 +195,40 @@ public final class CpuBackend implements Backend {
         float scale = (float) (1.0 / StrictMath.sqrt(headDim));
         parallel.forRange(layout.rows() * heads, task -> {
             int row = task / heads, h = task % heads, s = seqOfRow[row];
-            int pos = layout.pastLen()[s] + row - layout.rowStart()[s];
+            int keys = layout.pastLen()[s] + row - layout.rowStart()[s] + 1;   // causal: positions 0 .. its own
             int kvOff = h / group * headDim, qOff = row * qCols + h * headDim, c0 = layout.cacheStart()[s];
-            float[] score = scratch(pos + 1);
+            float[] score = scratch((keys + L - 1) / L * L);                   // (keys) rounded up to whole vectors
             float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j <= pos; j++) {
+            for (int j = 0; j < keys; j++) {
                 score[j] = dot(qq, qOff, kk, (c0 + j) * kvCols + kvOff, headDim) * scale;
                 max = Math.max(max, score[j]);
             }
-            double sum = 0;
-            for (int j = 0; j <= pos; j++) {
-                score[j] = (float) StrictMath.exp(score[j] - max);
-                sum += score[j];
+            for (int j = 0; j < keys; j += L) {   // lanes past the last key hold leftovers: exponentiated, never read
+                VectorMath.exp(FloatVector.fromArray(F, score, j).sub(max)).intoArray(score, j);
             }
-            float inv = (float) (1.0 / sum);
-            int oOff = row * qCols + h * headDim;
-            java.util.Arrays.fill(o, oOff, oOff + headDim, 0f);
-            for (int j = 0; j <= pos; j++) axpy(score[j] * inv, vv, (c0 + j) * kvCols + kvOff, o, oOff, headDim);
+            double sum = 0;
+            for (int j = 0; j < keys; j++) sum += score[j];
+            weightedSum(score, (float) (1.0 / sum), keys, vv, c0 * kvCols + kvOff, kvCols, o, qOff, headDim);
         });
     }
 
+    /** gate = silu(gate) · up with silu(g) = g / (1 + e^−g), computed from e^−|g| so the exponential never overflows. */
     @Override
     public void swiglu(Tensor gate, Tensor up) {
         float[] g = f(gate), u = f(up);
-        int cols = gate.cols();
-        parallel.forRange(gate.rows(), t -> {
-            for (int i = t * cols; i < (t + 1) * cols; i++) g[i] = (float) (g[i] / (1.0 + StrictMath.exp(-g[i]))) * u[i];
+        int n = g.length, chunk = 4096;   // elements per task: decoding's single row still uses every core
+        parallel.forRange((n + chunk - 1) / chunk, task -> {
+            int i = task * chunk, end = Math.min(n, i + chunk);
+            for (; i + L <= end; i += L) {
+                FloatVector x = FloatVector.fromArray(F, g, i);
+                FloatVector e = VectorMath.exp(x.abs().neg()), d = e.add(1f);
+                FloatVector silu = x.div(d).blend(x.mul(e).div(d), x.compare(VectorOperators.LT, 0f));
+                silu.mul(FloatVector.fromArray(F, u, i)).intoArray(g, i);
+            }
+            for (; i < end; i++) {
+                float x = g[i], e = VectorMath.exp(-Math.abs(x)), d = e + 1f;
+                g[i] = (x < 0f ? x * e / d : x / d) * u[i];
+            }
         });
     }
 
@@ -239,28 +247,52 @@ public final class CpuBackend implements Backend {
     public void close() { parallel.close(); }
 
     /**
-     * a · b over n elements (a query against one key: n = head_dim). Four scalar fused multiply-add chains
-     * combined in a fixed order: deterministic in every JIT tier, and no vector lane reduction per key.
+     * a · b over n elements (a query against one key: n = head_dim): one vector fused multiply-add chain over the
+     * whole vectors, its lanes summed in a fixed tree, then the leftover elements in order — the same bits in every
+     * JIT tier.
      */
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            s0 = Math.fma(a[aOff + i], b[bOff + i], s0);
-            s1 = Math.fma(a[aOff + i + 1], b[bOff + i + 1], s1);
-            s2 = Math.fma(a[aOff + i + 2], b[bOff + i + 2], s2);
-            s3 = Math.fma(a[aOff + i + 3], b[bOff + i + 3], s3);
+        float s = 0f;
+        if (n >= L) {
+            FloatVector acc = FloatVector.fromArray(F, a, aOff).mul(FloatVector.fromArray(F, b, bOff));
+            for (i = L; i + L <= n; i += L) acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+            s = VectorMath.sumLanes(acc);
         }
-        for (; i < n; i++) s0 = Math.fma(a[aOff + i], b[bOff + i], s0);
-        return (s0 + s1) + (s2 + s3);
+        for (; i < n; i++) s = Math.fma(a[aOff + i], b[bOff + i], s);
+        return s;
     }
 
-    /** y += alpha · x over n elements. */
-    static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        int i = 0, upper = n - n % L;
-        FloatVector av = FloatVector.broadcast(F, alpha);
-        for (; i < upper; i += L) av.fma(FloatVector.fromArray(F, x, xOff + i), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
-        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    /**
+     * out[oOff + i] = Σ_j (p[j] · inv) · v[vOff + j·vStride + i] for i < n, j < keys (softmax · V for one query):
+     * each element one fused multiply-add chain in key order, four vectors of them held in registers at a time.
+     */
+    static void weightedSum(float[] p, float inv, int keys, float[] v, int vOff, int vStride, float[] out, int oOff, int n) {
+        int i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0, at = vOff + i; j < keys; j++, at += vStride) {
+                FloatVector w = FloatVector.broadcast(F, p[j] * inv);
+                a0 = w.fma(FloatVector.fromArray(F, v, at), a0);
+                a1 = w.fma(FloatVector.fromArray(F, v, at + L), a1);
+                a2 = w.fma(FloatVector.fromArray(F, v, at + 2 * L), a2);
+                a3 = w.fma(FloatVector.fromArray(F, v, at + 3 * L), a3);
+            }
+            a0.intoArray(out, oOff + i);
+            a1.intoArray(out, oOff + i + L);
+            a2.intoArray(out, oOff + i + 2 * L);
+            a3.intoArray(out, oOff + i + 3 * L);
+        }
+        for (; i + L <= n; i += L) {
+            FloatVector a = FloatVector.zero(F);
+            for (int j = 0, at = vOff + i; j < keys; j++, at += vStride) a = FloatVector.broadcast(F, p[j] * inv).fma(FloatVector.fromArray(F, v, at), a);
+            a.intoArray(out, oOff + i);
+        }
+        for (; i < n; i++) {
+            float a = 0f;
+            for (int j = 0, at = vOff + i; j < keys; j++, at += vStride) a = Math.fma(p[j] * inv, v[at], a);
+            out[oOff + i] = a;
+        }
     }
 
     private float[] scratch(int size) {

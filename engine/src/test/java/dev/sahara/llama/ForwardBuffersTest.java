@@ -1,0 +1,67 @@
+package dev.sahara.llama;
+
+import dev.sahara.ablate.Ablation;
+import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.model.Checkpoint;
+import dev.sahara.testing.TestModels;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * Two shortcuts of {@link LlamaModel} that must not change a single bit: the last layer computed on each
+ * sequence's last row only (when no logits at every row are asked for), and activation buffers reused from the
+ * previous forward with as many rows.
+ */
+class ForwardBuffersTest {
+    static Stream<String> models() { return TestModels.TINY.stream(); }
+
+    static List<int[]> prompts(int n, int vocab, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        return Stream.generate(() -> r.ints(2 + r.nextInt(9), 3, vocab).toArray()).limit(n).toList();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void lastRowsOnlyGivesTheSameBitsAsTheFullLastLayer(String name) {
+        try (LlamaModel m = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2))) {
+            var c = m.config();
+            TokenBatch batch = TokenBatch.pack(prompts(5, c.vocabSize(), 1));
+            // heads in the last layer, where the shortcut starts
+            Ablation ablation = Ablation.of(List.of(new HeadId(c.numLayers() - 1, 0), new HeadId(0, c.numHeads() - 1)), AblationMode.UNDIFF_Q, 1e-5f);
+            for (Ablation a : List.of(Ablation.none(), ablation)) {
+                LlamaModel.Result full = m.forward(batch, a, new LlamaModel.Outputs(true, true, true));   // every row: no shortcut
+                LlamaModel.Result lastOnly = m.forward(batch, a, new LlamaModel.Outputs(true, false, true));
+                for (int s = 0; s < batch.size(); s++) {
+                    assertArrayEquals(full.lastLogits()[s], lastOnly.lastLogits()[s], name + " logits of sequence " + s);
+                    assertArrayEquals(full.finalNormLast()[s], lastOnly.finalNormLast()[s], name + " final norm of sequence " + s);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void reusedBuffersNeverLeakAPreviousForward(String name) {
+        try (LlamaModel fresh = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2));
+             LlamaModel reused = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2))) {
+            int vocab = fresh.config().vocabSize();
+            TokenBatch a = TokenBatch.pack(prompts(4, vocab, 2)), b = TokenBatch.pack(prompts(3, vocab, 3));
+            Ablation ablated = Ablation.of(List.of(new HeadId(0, 0)), AblationMode.MEAN_V, 0f);
+            LlamaModel.Result expected = fresh.forward(a, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            // other batches, other ablations and other outputs first, then batch a again on the same model
+            reused.forward(b, ablated, new LlamaModel.Outputs(true, true, true));
+            reused.forward(a, ablated, LlamaModel.Outputs.FINAL_NORM_LAST);
+            reused.forward(b, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            LlamaModel.Result again = reused.forward(a, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            for (int s = 0; s < a.size(); s++) assertArrayEquals(expected.lastLogits()[s], again.lastLogits()[s], name + " sequence " + s);
+        }
+    }
+}
