@@ -29,13 +29,14 @@ import java.util.concurrent.TimeUnit;
  * unablated baseline. The dataset is 8 prompts × 16 tokens. A candidate's cost with prefix reuse depends only on
  * its layer, so one measured batch is {@link #LAYERS} calls, one candidate in each layer (head = layer mod 12):
  * time / 12 is the mean cost of a candidate over a full Sahara sweep. {@code capture} is the one-off forward
- * that caches every layer's input for a base group (once per Sahara step, i.e. once per 144 candidates).
+ * that caches every layer's input for a base group (once per Sahara step, i.e. once per 144 candidates); one op
+ * is one capture. Three warm-up iterations: with one, the prefix-reuse path was measured before C2 had compiled it.
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx3g"})
-@Warmup(iterations = 1, batchSize = SaharaBench.LAYERS)
-@Measurement(iterations = 4, batchSize = SaharaBench.LAYERS)
+@Warmup(iterations = 3, batchSize = SaharaBench.LAYERS)
+@Measurement(iterations = 5, batchSize = SaharaBench.LAYERS)
 @State(Scope.Benchmark)
 public class SaharaBench {
     public static final int LAYERS = 12, PROMPTS = 8, LENGTH = 16;
@@ -78,6 +79,9 @@ public class SaharaBench {
     @Benchmark
     public double candidatePrefixReuse() { return score(reuse, next++ % LAYERS); }
 
+    /** One capture per op (it happens once per Sahara step, not once per candidate). */
     @Benchmark
+    @Warmup(iterations = 3, batchSize = 1)
+    @Measurement(iterations = 5, batchSize = 1)
     public LlamaModel.Residuals capture() { return opened.model().captureResiduals(batch, Ablation.none(), true); }
 }
