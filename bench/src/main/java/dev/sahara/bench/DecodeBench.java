@@ -53,18 +53,21 @@ public class DecodeBench {
         ablation = ablated.equals("none") ? Ablation.none() : Ablation.of(HeadId.parseList(ablated.replace('+', ',')), AblationMode.UNDIFF_Q, 1e-10f);
         cache = KvCache.perLayer(m.backend(), m.config().numLayers(), PROMPT + MAX_NEW, m.config().kvDim());
         TokenBatch prompt = TokenBatch.pack(BenchModels.prompts(1, PROMPT, m.config().vocabSize(), 5));
-        m.step(prompt, cache, ablation, LlamaModel.Outputs.LAST_LOGITS);
+        logits = m.step(prompt, cache, ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits();
         position = PROMPT;
     }
 
     @TearDown(Level.Trial)
     public void tearDown() { opened.close(); }
 
+    /** (1, vocab) rewritten by every step, as Generator does. */
+    float[][] logits;
+
     @Benchmark
     public float[][] decodeStep() {
         if (position == PROMPT + MAX_NEW) position = PROMPT;
         TokenBatch one = new TokenBatch(new int[] {token}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position}, new int[] {0}));
-        float[][] logits = opened.model().step(one, cache, ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+        opened.model().step(one, cache, ablation, logits);
         position++;
         token = 3 + (token * 31 + 17) % 1000;
         return logits;

@@ -57,7 +57,7 @@ public final class OpProfile {
         @Override public Tensor allocate(int rows, int cols) { return time("allocate", () -> b.allocate(rows, cols)); }
         @Override public Weight weight(TensorData data) { return b.weight(data); }
         @Override public void upload(Tensor dst, float[] src) { time("upload", () -> b.upload(dst, src)); }
-        @Override public float[] download(Tensor src) { return time("download", () -> b.download(src)); }
+        @Override public void download(Tensor src, float[] dst) { time("download", () -> b.download(src, dst)); }
         @Override public void embed(Tensor out, Weight table, int[] tokens) { time("embed", () -> b.embed(out, table, tokens)); }
         @Override public void rmsNorm(Tensor out, Tensor x, Weight g, float eps) { time("rmsNorm", () -> b.rmsNorm(out, x, g, eps)); }
         @Override public void matmul(Tensor out, Tensor x, Weight w, Weight bias) {
@@ -96,12 +96,13 @@ public final class OpProfile {
             // decode: as DecodeBench, unablated; 2 s to warm up, then 3 s measured
             int prompt = DecodeBench.PROMPT, maxNew = DecodeBench.MAX_NEW;
             KvCache cache = KvCache.perLayer(m.backend(), m.config().numLayers(), prompt + maxNew, m.config().kvDim());
-            m.step(TokenBatch.pack(BenchModels.prompts(1, prompt, m.config().vocabSize(), 5)), cache, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            float[][] logits = m.step(TokenBatch.pack(BenchModels.prompts(1, prompt, m.config().vocabSize(), 5)), cache, Ablation.none(),
+                    LlamaModel.Outputs.LAST_LOGITS).lastLogits();
             int[] position = {prompt}, token = {7};
             Runnable decode = () -> {
                 if (position[0] == prompt + maxNew) position[0] = prompt;
                 TokenBatch one = new TokenBatch(new int[] {token[0]}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position[0]++}, new int[] {0}));
-                m.step(one, cache, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+                m.step(one, cache, Ablation.none(), logits);
                 token[0] = 3 + (token[0] * 31 + 17) % 1000;
             };
             result.put("decode, ms per token", measure(timed, decode, 1, 2_000_000_000L, 3_000_000_000L));

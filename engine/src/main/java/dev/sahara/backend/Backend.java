@@ -19,7 +19,15 @@ public interface Backend extends AutoCloseable {
 
     void upload(Tensor dst, float[] rowMajor);
 
-    float[] download(Tensor src);
+    /** Copies src, row-major, into dst[0 .. rows·cols). */
+    void download(Tensor src, float[] dst);
+
+    /** src as a new row-major array. */
+    default float[] download(Tensor src) {
+        float[] out = new float[Math.multiplyExact(src.rows(), src.cols())];
+        download(src, out);
+        return out;
+    }
 
     /** out[t] = table[tokens[t]] (as float32). out: [T, dim]; table: [vocab, dim]. */
     void embed(Tensor out, Weight table, int[] tokens);

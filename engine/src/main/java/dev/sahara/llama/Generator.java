@@ -51,6 +51,7 @@ public final class Generator {
         AttentionLayout pl = prefill.layout();
         float[][] logits = model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)),
                 cache, ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+        float[][] rows = logits;   // (n, vocab) the prefill's logits arrays, rewritten by every decoding step: no allocation per token
 
         SplittableRandom[] random = new SplittableRandom[n];
         for (int s = 0; s < n; s++) random[s] = sampler.randomFor(firstIndex + s);
@@ -71,8 +72,8 @@ public final class Generator {
                 past[i] = length[s] + out.get(s).size() - 1;
                 cs[i] = cacheStart[s];
             }
-            logits = model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation,
-                    LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            logits = m == n ? rows : java.util.Arrays.copyOf(rows, m);
+            model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation, logits);
             List<Integer> still = new ArrayList<>();
             for (int i = 0; i < m; i++) {
                 int s = active.get(i);

@@ -82,7 +82,11 @@ public final class LlamaModel implements AutoCloseable {
             scratch = KvCache.scratch(b, rows, c.kvDim());
         }
 
+        float[] hostLogits;      // (rows · vocab) on the host, for steps that write into the caller's arrays
+
         Tensor logits() { return logits != null ? logits : (logits = b.allocate(rows, c.vocabSize())); }
+
+        float[] hostLogits() { return hostLogits != null ? hostLogits : (hostLogits = new float[Math.multiplyExact(rows, c.vocabSize())]); }
     }
 
     /** Idle buffers by row count, least recently used first; a few shapes alternate (a batch and its last rows). */
@@ -118,7 +122,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A full prefill of packed prompts. */
     public Result forward(TokenBatch batch, Ablation ablation, Outputs outputs) {
-        return run(batch, null, ablation, null, null, outputs);
+        return run(batch, null, ablation, null, null, outputs, (float[][]) null);
     }
 
     /** A full prefill under {@code base} that also keeps every layer's input for {@link #forwardFrom}. */
@@ -137,7 +141,7 @@ public final class LlamaModel implements AutoCloseable {
             if (keepQkv) qkv[l] = new Tensor[] {b.allocate(t, c.qDim()), b.allocate(t, c.kvDim()), b.allocate(t, c.kvDim())};
         }
         Residuals r = new Residuals(batch, base, residIn, qkv);
-        run(batch, null, base, null, r, new Outputs(false, false, false));
+        run(batch, null, base, null, r, new Outputs(false, false, false), (float[][]) null);
         return r;
     }
 
@@ -150,22 +154,32 @@ public final class LlamaModel implements AutoCloseable {
         if (!ablation.below(fromLayer).equals(r.base().below(fromLayer))) {
             throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
         }
-        return run(r.batch(), null, ablation, new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs);
+        return run(r.batch(), null, ablation, new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs,
+                (float[][]) null);
     }
 
     /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
     public Result step(TokenBatch batch, KvCache cache, Ablation ablation, Outputs outputs) {
-        return run(batch, cache, ablation, null, null, outputs);
+        return run(batch, cache, ablation, null, null, outputs, (float[][]) null);
+    }
+
+    /**
+     * A step that allocates no result: each sequence's last-row logits go into {@code logitsInto[s]} (one array of at
+     * least vocab floats per sequence of the batch). Otherwise the same as {@code step(batch, cache, ablation, LAST_LOGITS)}.
+     */
+    public void step(TokenBatch batch, KvCache cache, Ablation ablation, float[][] logitsInto) {
+        if (logitsInto.length != batch.size()) throw new IllegalArgumentException(logitsInto.length + " logits arrays for " + batch.size() + " sequences");
+        run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, logitsInto);
     }
 
     /** {@code cache}: a real KV cache, or null for a prefill that is not continued. */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs) {
-        Result r = run(batch, cache, ablation, start, capture, outputs, null);
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, float[][] logitsInto) {
+        Result r = run(batch, cache, ablation, start, capture, outputs, logitsInto, null);
         if (NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits()) && NumericGuard.allFinite(r.finalNormLast())) return r;
         // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
         // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
         NumericGuard guard = new NumericGuard(b, batch, ablation);
-        run(batch, cache, ablation, null, null, outputs, guard);
+        run(batch, cache, ablation, null, null, outputs, logitsInto, guard);
         throw guard.notFound();
     }
 
@@ -173,7 +187,8 @@ public final class LlamaModel implements AutoCloseable {
      * The forward. {@code start}: begin at that layer from a cached residual (null: embed the tokens);
      * {@code capture}: keep each layer's input (and q/k/v when it has room for them) into it.
      */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, NumericGuard g) {
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, float[][] logitsInto,
+                       NumericGuard g) {
         AttentionLayout layout = batch.layout();
         checkLength(layout);
         int T = batch.tokens().length, hd = c.headDim(), lastLayer = c.numLayers() - 1;
@@ -273,6 +288,13 @@ public final class LlamaModel implements AutoCloseable {
                 Tensor logits = outputs.allLogits() ? b.allocate(T, c.vocabSize()) : last.logits();
                 b.matmul(logits, h, w.lmHead(), null);
                 if (g != null) g.check(c.numLayers(), "lm_head", logits);
+                if (logitsInto != null) {   // decoding: straight into the caller's arrays, nothing allocated
+                    int vocab = c.vocabSize();
+                    float[] flat = lastRows.length == 1 ? logitsInto[0] : last.hostLogits();
+                    b.download(logits, flat);
+                    if (flat != logitsInto[0]) for (int s = 0; s < lastRows.length; s++) System.arraycopy(flat, s * vocab, logitsInto[s], 0, vocab);
+                    return new Result(logitsInto, null, finalNorm);
+                }
                 float[][] rows = split(b.download(logits), c.vocabSize());
                 if (outputs.allLogits()) allLogits = rows;
                 if (outputs.lastLogits()) {

@@ -16,9 +16,9 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
- * Two shortcuts of {@link LlamaModel} that must not change a single bit: the last layer computed on each
- * sequence's last row only (when no logits at every row are asked for), and activation buffers reused from the
- * previous forward with as many rows.
+ * Shortcuts of {@link LlamaModel} that must not change a single bit: the last layer computed on each sequence's
+ * last row only (when no logits at every row are asked for), activation buffers reused from the previous forward
+ * with as many rows, and decoding steps that write their logits into the caller's arrays.
  */
 class ForwardBuffersTest {
     static Stream<String> models() { return TestModels.TINY.stream(); }
@@ -43,6 +43,40 @@ class ForwardBuffersTest {
                     assertArrayEquals(full.lastLogits()[s], lastOnly.lastLogits()[s], name + " logits of sequence " + s);
                     assertArrayEquals(full.finalNormLast()[s], lastOnly.finalNormLast()[s], name + " final norm of sequence " + s);
                 }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void stepIntoTheCallersArraysEqualsStep(String name) {
+        try (LlamaModel a = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2));
+             LlamaModel b = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2))) {
+            var c = a.config();
+            List<int[]> prompts = prompts(3, c.vocabSize(), 4);
+            TokenBatch prefill = TokenBatch.pack(prompts);
+            int capacity = prefill.tokens().length + 3 * 4;
+            KvCache ca = KvCache.perLayer(a.backend(), c.numLayers(), capacity, c.kvDim()), cb = KvCache.perLayer(b.backend(), c.numLayers(), capacity, c.kvDim());
+            int[] cacheStart = {0, prompts.get(0).length + 4, prompts.get(0).length + prompts.get(1).length + 8};
+            var pl = prefill.layout();
+            TokenBatch first = new TokenBatch(prefill.tokens(), new dev.sahara.backend.AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart));
+            a.step(first, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            float[][] into = b.step(first, cb, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            for (int t = 0; t < 4; t++) {
+                int m = t < 2 ? 3 : 1;   // three sequences, then one: a single row goes straight into the caller's array
+                int[] tokens = new int[m], rowStart = new int[m], one = new int[m], past = new int[m], cs = new int[m];
+                for (int s = 0; s < m; s++) {
+                    tokens[s] = 3 + (7 * t + s) % (c.vocabSize() - 3);
+                    rowStart[s] = s;
+                    one[s] = 1;
+                    past[s] = prompts.get(s).length + t;
+                    cs[s] = cacheStart[s];
+                }
+                TokenBatch step = new TokenBatch(tokens, new dev.sahara.backend.AttentionLayout(rowStart, one, past, cs));
+                float[][] expected = a.step(step, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+                float[][] view = java.util.Arrays.copyOf(into, m);
+                b.step(step, cb, Ablation.none(), view);
+                for (int s = 0; s < m; s++) assertArrayEquals(expected[s], view[s], name + " step " + t + " sequence " + s);
             }
         }
     }

@@ -170,13 +170,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public float[] download(Tensor src) {
+    public void download(Tensor src, float[] dst) {
         dev.makeCurrent();
         CudaTensor s = t(src);
-        float[] out = new float[s.rows() * s.cols()];
+        if (dst.length < (long) s.rows() * s.cols()) throw new IllegalArgumentException("download: " + dst.length + " floats for a " + s.rows() + "x" + s.cols() + " tensor");
         dev.synchronize();
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), s.block().ptr(), s.bytes());
-        return out;
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst), s.block().ptr(), s.bytes());
     }
 
     @Override

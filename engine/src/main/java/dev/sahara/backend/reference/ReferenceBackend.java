@@ -40,11 +40,9 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public float[] download(Tensor src) {
+    public void download(Tensor src, float[] dst) {
         double[] d = d(src);
-        float[] f = new float[d.length];
-        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
-        return f;
+        for (int i = 0; i < d.length; i++) dst[i] = (float) d[i];
     }
 
     @Override
