@@ -15,6 +15,10 @@ import java.util.Set;
  * @param attentionBias    q/k/v projections carry a bias (Qwen2, or {@code attention_bias: true})
  * @param ropeScaling      null when absent or of type "default"
  * @param slidingWindow    0 when the model attends to the whole context
+ * @param maxPositionEmbeddings config's {@code max_position_embeddings}; where absent or null, the default of the
+ *                         architecture's transformers config class (LlamaConfig 2048, MistralConfig 131072,
+ *                         Qwen2Config 32768), which is what transformers, and so lm-evaluation-harness, then uses.
+ *                         The forward does not enforce it; {@code helpfulness} left-truncates to it as lm-eval does.
  */
 public record ModelConfig(
         String architecture,
@@ -90,7 +94,7 @@ public record ModelConfig(
         return new ModelConfig(arch, hidden, positive(c, "intermediate_size", file), positive(c, "num_hidden_layers", file), heads, kvHeads,
                 headDim, positive(c, "vocab_size", file), rmsNormEps(c, file),
                 ropeTheta(c, file), ropeScaling(ropeScalingNode(c, file), file),
-                c.path("tie_word_embeddings").asBoolean(false), c.path("max_position_embeddings").asInt(4096), bias, window);
+                c.path("tie_word_embeddings").asBoolean(false), maxPositionEmbeddings(c, arch, file), bias, window);
     }
 
     /**
@@ -145,6 +149,15 @@ public record ModelConfig(
             default:
                 throw SaharaException.inFile(file, "rope_scaling type '" + type + "' is not supported (supported: llama3, linear)");
         }
+    }
+
+    private static int maxPositionEmbeddings(JsonNode c, String arch, Path file) {
+        if (c.has("max_position_embeddings") && !c.get("max_position_embeddings").isNull()) return positive(c, "max_position_embeddings", file);
+        return switch (arch) {
+            case "MistralForCausalLM" -> 4096 * 32;
+            case "Qwen2ForCausalLM" -> 32768;
+            default -> 2048;
+        };
     }
 
     /** rms_norm_eps as the float the forward uses: it must stay > 0 and finite there (0 divides by zero on a zero row). */

@@ -62,4 +62,19 @@ class ModelConfigTest {
         c.putArray("architectures").add("MistralForCausalLM");
         assertFalse(ModelConfig.parse(c.put("attention_bias", true), FILE).attentionBias(), "Mistral has no attention biases");
     }
+
+    @Test
+    void maxPositionEmbeddingsFallsBackToTheTransformersDefaultOfTheArchitecture() {
+        assertEquals(4096, ModelConfig.parse(llama().put("max_position_embeddings", 4096), FILE).maxPositionEmbeddings());
+        assertEquals(2048, ModelConfig.parse(llama(), FILE).maxPositionEmbeddings());
+        assertEquals(2048, ModelConfig.parse(llama().putNull("max_position_embeddings"), FILE).maxPositionEmbeddings());
+        ObjectNode mistral = llama();
+        mistral.putArray("architectures").add("MistralForCausalLM");
+        assertEquals(131072, ModelConfig.parse(mistral, FILE).maxPositionEmbeddings());
+        ObjectNode qwen = llama();
+        qwen.putArray("architectures").add("Qwen2ForCausalLM");
+        assertEquals(32768, ModelConfig.parse(qwen, FILE).maxPositionEmbeddings());
+        assertThrows(SaharaException.class, () -> ModelConfig.parse(llama().put("max_position_embeddings", 0), FILE));
+        assertThrows(SaharaException.class, () -> ModelConfig.parse(llama().put("max_position_embeddings", "4096"), FILE));
+    }
 }
