@@ -192,6 +192,12 @@ public final class Tokenizer implements AutoCloseable {
     public int[] eosIds() { return eosIds.clone(); }
 
     /**
+     * The id of tokenizer_config.json's eos_token (Hugging Face's {@code tokenizer.eos_token_id}), or -1 if it names
+     * none. Unlike {@link #eosIds()} it ignores generation_config.json.
+     */
+    public int eosTokenId() { return eosTokenId; }
+
+    /**
      * tokenizer_config.json's bos_token (e.g. "&lt;s&gt;"), or null if it names none (Qwen2),
      * which is what chat templates get as {@code bos_token}.
      */

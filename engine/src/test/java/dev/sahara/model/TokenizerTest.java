@@ -115,6 +115,7 @@ class TokenizerTest {
             assertEquals(null, t.bosToken());                  // chat templates get bos_token = None
             assertEquals(266, t.bosId());                      // generation_config's bos_token_id
             assertArrayEquals(new int[] {267}, t.eosIds());
+            assertEquals(267, t.eosTokenId());                 // tokenizer_config's eos_token, as HF's eos_token_id
             assertArrayEquals(new int[] {265, 259}, t.encode("hello", true));  // tokenizer.json's post-processor
         }
     }
@@ -126,6 +127,7 @@ class TokenizerTest {
             assertArrayEquals(new int[] {265, 259}, t.encode("hello", true));   // the post-processor's BOS
             assertEquals(-1, t.bosId());
             assertEquals(0, t.eosIds().length);
+            assertEquals(-1, t.eosTokenId());
             assertTrue(t.chatTemplate().isEmpty());
             assertEquals("hello world .", t.decode(t.encode("hello world .", false), true)); // no clean-up by default
         }
