@@ -75,11 +75,18 @@ public final class HelpfulnessCommand implements Callable<Integer> {
             o.put("prompt_format", "task contexts as given (no template)");
             ObjectNode ho = o.putObject("scoring");
             ho.put("method", "zero-shot log-likelihood of each choice's continuation, lm-evaluation-harness loglikelihood requests");
+            int maxLength = w.model().config().maxPositionEmbeddings();
             ho.put("tokenization", "context ids = encode(context); continuation ids = encode(context + continuation)[len(context ids):]; "
-                    + "trailing context whitespace moved to the continuation; empty context scored after [EOS]");
+                    + "trailing context whitespace moved to the continuation; an empty context is [prefix token] with the continuation "
+                    + "encoded alone, without special tokens");
+            ho.put("prefix_token", "bos_token of the tokenizer config, else its eos_token (lm-eval prefix_token_id)");
+            ho.put("truncation", "context ids + continuation ids keep their last max_length + 1 ids (cut from the left), the model reads all "
+                    + "but the last; a continuation longer than max_length is refused");
+            ho.put("max_length", maxLength);
             ho.put("special_tokens", addBos ? "as the tokenizer config says (--add-bos)" : "none (lm-eval add_bos_token=False)");
             ho.put("acc", "argmax of the summed log-likelihood; ties to the first choice");
-            ho.put("acc_norm", "argmax of the summed log-likelihood / UTF-8 byte length of the continuation string");
+            ho.put("acc_norm", "argmax of the summed log-likelihood / code-point length of the continuation without one leading space "
+                    + "(lm-eval len(choice)); ties to the first choice");
             ho.put("stderr", "sample standard deviation / sqrt(n)");
             o.put("task_format", taskFormat);
             o.put("ablation", a.toString());
@@ -98,6 +105,7 @@ public final class HelpfulnessCommand implements Callable<Integer> {
                 ro.put("acc_norm", r.accNorm());
                 ro.put("acc_norm_stderr", r.accNormStderr());
                 ro.put("n", r.items().size());
+                ro.put("left_truncated_requests", r.leftTruncatedRequests());
                 ro.put("items", file);
                 summary.append(String.format(Locale.ROOT, "%-6s (%s): acc %.3f  acc_norm %.3f  (n=%d)%n", name, v, r.acc(), r.accNorm(), r.items().size()));
             }

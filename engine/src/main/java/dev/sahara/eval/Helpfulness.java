@@ -1,5 +1,6 @@
 package dev.sahara.eval;
 
+import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.attribution.Progress;
 import dev.sahara.llama.LlamaModel;
@@ -11,18 +12,30 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Zero-shot multiple-choice scoring by log-likelihood, as lm-evaluation-harness does it (loglikelihood requests):
+ * Zero-shot multiple-choice scoring by log-likelihood, as lm-evaluation-harness's Hugging Face model ({@code HFLM})
+ * scores {@code loglikelihood} requests. For each (context, continuation) pair:
  * <ul>
- * <li>trailing whitespace of the context moves to the front of the continuation;</li>
- * <li>context ids = encode(context), whole = encode(context + continuation); the continuation's ids are
- *     whole[len(context ids):] (an empty context scores against [EOS]);</li>
- * <li>the model reads (context ids + continuation ids) without the last token; a choice's score is the sum of the
- *     log-softmax of its continuation tokens;</li>
- * <li>acc: the highest sum is the prediction; acc_norm: the highest sum / UTF-8 byte length of the continuation
- *     string; ties go to the first choice (numpy argmax).</li>
+ * <li>an empty context ({@code ""} exactly) gives context ids = [prefix token] and continuation ids =
+ *     encode(continuation) without special tokens; the prefix token is the tokenizer's bos_token when it names one,
+ *     else its eos_token (lm-eval's {@code prefix_token_id});</li>
+ * <li>otherwise trailing whitespace of the context moves to the front of the continuation; context ids =
+ *     encode(context), whole = encode(context + continuation), and the continuation's ids are
+ *     whole[len(context ids):]. Where the context ids come out empty (a whitespace-only context encoded
+ *     without BOS), the prefix token stands in as the context; lm-eval's HFLM stops on an assertion there;</li>
+ * <li>the sequence (context ids + continuation ids) is cut from the left to its last max_length + 1 ids, where
+ *     max_length is the checkpoint's {@link dev.sahara.model.ModelConfig#maxPositionEmbeddings()}, and the
+ *     model reads it without its last id, so the continuation is always scored and the read is never longer than
+ *     max_length. A continuation longer than max_length is refused, as lm-eval refuses it;</li>
+ * <li>a choice's score is the sum over its continuation ids of the log-softmax of the logits at the position
+ *     before each;</li>
+ * <li>acc: the highest sum is the prediction; acc_norm: the highest sum / {@link #normLength} (code points of the
+ *     continuation without one leading space, lm-eval's {@code len(choice)}); ties go to the first choice (numpy
+ *     argmax).</li>
  * </ul>
- * Special tokens: none by default (lm-eval's HF model has add_bos_token=False); {@code addSpecialTokens} encodes
- * as the tokenizer config says (e.g. with BOS).
+ * Special tokens: none by default (lm-eval's HF model with add_bos_token=False, its default before lm-eval PR
+ * #3347 made it follow the tokenizer); {@code addSpecialTokens} encodes as the tokenizer config says (e.g. with
+ * BOS). A continuation after an empty context is encoded without them either way, so no BOS is scored as part
+ * of the answer (older lm-eval with add_bos_token=True did score one, issue #3333).
  */
 public final class Helpfulness {
     /** One item's outcome. */
@@ -32,33 +45,55 @@ public final class Helpfulness {
         public boolean correctNorm() { return predictionNorm == gold; }
     }
 
-    public record Result(double acc, double accStderr, double accNorm, double accNormStderr, List<ItemResult> items) {}
+    /** @param leftTruncatedRequests (context, choice) sequences longer than max_length + 1 ids, cut from the left */
+    public record Result(double acc, double accStderr, double accNorm, double accNormStderr, int leftTruncatedRequests, List<ItemResult> items) {}
 
-    /** The ids one (context, continuation) request feeds the model, and how many of them are the continuation. */
-    record Request(int[] input, int[] continuation) {}
+    /**
+     * What one (context, continuation) request feeds the model: {@code input} ends with all but the last of the
+     * {@code continuation} ids, so its last continuation.length positions predict the continuation.
+     */
+    record Request(int[] input, int[] continuation, boolean leftTruncated) {}
 
     private Helpfulness() {}
 
-    static Request encode(Tokenizer tok, String context, String continuation, boolean addSpecialTokens) {
-        int spaces = context.length() - context.stripTrailing().length();
-        if (spaces > 0) {
-            continuation = context.substring(context.length() - spaces) + continuation;
-            context = context.substring(0, context.length() - spaces);
-        }
+    /**
+     * lm-eval's {@code prefix_token_id}: Hugging Face's {@code tokenizer.bos_token_id} if set, else
+     * {@code eos_token_id}. Both come from tokenizer_config.json; generation_config.json's ids do not count,
+     * as they do not for a Hugging Face tokenizer (Qwen2 names no bos_token there, so it gets its eos_token).
+     */
+    static int prefixTokenId(Tokenizer tok) {
+        if (tok.bosToken() != null) return tok.bosId();
+        if (tok.eosTokenId() >= 0) return tok.eosTokenId();
+        throw SaharaException.inFile(tok.configFile(), "names neither bos_token nor eos_token, so an empty context has no token to be scored after");
+    }
+
+    /** @param maxLength the most ids the model reads at once (the checkpoint's max_position_embeddings) */
+    static Request encode(Tokenizer tok, String context, String continuation, boolean addSpecialTokens, int maxLength) {
         int[] ctx, cont;
         if (context.isEmpty()) {
-            ctx = new int[] {tok.eosIds()[0]};
-            cont = tok.encode(continuation, addSpecialTokens);
+            ctx = new int[] {prefixTokenId(tok)};
+            cont = tok.encode(continuation, false);
         } else {
+            int spaces = context.length() - context.stripTrailing().length();
+            if (spaces > 0) {
+                continuation = context.substring(context.length() - spaces) + continuation;
+                context = context.substring(0, context.length() - spaces);
+            }
             int[] whole = tok.encode(context + continuation, addSpecialTokens);
             int n = tok.encode(context, addSpecialTokens).length;
-            ctx = Arrays.copyOf(whole, n);
+            ctx = n == 0 ? new int[] {prefixTokenId(tok)} : Arrays.copyOf(whole, n);
             cont = Arrays.copyOfRange(whole, n, whole.length);
         }
-        if (cont.length == 0) throw new dev.sahara.SaharaException("a continuation encodes to no tokens (context: '" + context + "')");
+        if (cont.length == 0) throw new SaharaException("a continuation encodes to no tokens (context: '" + context + "')");
+        if (cont.length > maxLength) {
+            throw new SaharaException("a continuation of " + cont.length + " tokens is longer than the model's max_position_embeddings "
+                    + maxLength + ", so it cannot be scored (context: '" + context + "')");
+        }
         int[] all = Arrays.copyOf(ctx, ctx.length + cont.length);
         System.arraycopy(cont, 0, all, ctx.length, cont.length);
-        return new Request(Arrays.copyOf(all, all.length - 1), cont);
+        // lm-eval keeps the last max_length + 1 ids: the context loses its start, the continuation stays whole
+        int from = Math.max(0, all.length - (maxLength + 1));
+        return new Request(Arrays.copyOfRange(all, from, all.length - 1), cont, from > 0);
     }
 
     /**
@@ -73,11 +108,12 @@ public final class Helpfulness {
     /** @param batchSize (context, choice) sequences per forward */
     public static Result run(LlamaModel model, Tokenizer tok, HelpfulnessTask task, Ablation ablation, boolean addSpecialTokens, int batchSize,
                              Progress progress) {
+        int maxLength = model.config().maxPositionEmbeddings();
         List<Request> reqs = new ArrayList<>();
         List<Integer> lengths = new ArrayList<>();
         for (HelpfulnessTask.Item it : task.items()) {
             for (int c = 0; c < it.choices(); c++) {
-                Request r = encode(tok, it.contexts().get(c), it.continuations().get(c), addSpecialTokens);
+                Request r = encode(tok, it.contexts().get(c), it.continuations().get(c), addSpecialTokens, maxLength);
                 reqs.add(r);
                 lengths.add(normLength(it.continuations().get(c)));
             }
@@ -117,7 +153,8 @@ public final class Helpfulness {
         }
         int n = out.size();
         double acc = (double) right / n, accNorm = (double) rightNorm / n;
-        return new Result(acc, stderr(acc, n), accNorm, stderr(accNorm, n), out);
+        int truncated = (int) reqs.stream().filter(Request::leftTruncated).count();
+        return new Result(acc, stderr(acc, n), accNorm, stderr(accNorm, n), truncated, out);
     }
 
     /** lm-eval's mean_stderr for a 0/1 metric: sample standard deviation / sqrt(n). */
