@@ -65,8 +65,9 @@ public final class LlamaModel implements AutoCloseable {
         final Tensor att;        // (rows, n_heads · head_dim) per-head outputs, before o_proj
         final Tensor o;          // (rows, dim) a sub-block's output
         final Tensor gate, up;   // (rows, hidden)
-        final KvCache scratch;   // (rows, n_kv_heads · head_dim) keys / values of a prefill that is not continued
+        KvCache scratch;         // (rows, n_kv_heads · head_dim) keys / values of a prefill that is not continued, made when first asked for
         Tensor logits;           // (rows, vocab), made when first asked for
+        float[] hostLogits;      // (rows · vocab) on the host, for steps that write into the caller's arrays
 
         Buffers(int rows) {
             this.rows = rows;
@@ -79,20 +80,22 @@ public final class LlamaModel implements AutoCloseable {
             o = b.allocate(rows, c.hiddenSize());
             gate = b.allocate(rows, c.intermediateSize());
             up = b.allocate(rows, c.intermediateSize());
-            scratch = KvCache.scratch(b, rows, c.kvDim());
         }
 
-        float[] hostLogits;      // (rows · vocab) on the host, for steps that write into the caller's arrays
+        KvCache scratch() { return scratch != null ? scratch : (scratch = KvCache.scratch(b, rows, c.kvDim())); }
 
         Tensor logits() { return logits != null ? logits : (logits = b.allocate(rows, c.vocabSize())); }
 
         float[] hostLogits() { return hostLogits != null ? hostLogits : (hostLogits = new float[Math.multiplyExact(rows, c.vocabSize())]); }
     }
 
-    /** Idle buffers by row count, least recently used first; a few shapes alternate (a batch and its last rows). */
-    private final java.util.LinkedHashMap<Integer, Buffers> idle = new java.util.LinkedHashMap<>(8, 0.75f, true) {
+    /**
+     * Idle buffers by row count, least recently used first. Two: a forward uses one set, or two (its batch and the
+     * batch's last rows), and what is kept idle must stay bounded (for a 7B model one set of 2,048 rows is ~0.5 GB).
+     */
+    private final java.util.LinkedHashMap<Integer, Buffers> idle = new java.util.LinkedHashMap<>(4, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(java.util.Map.Entry<Integer, Buffers> eldest) { return size() > 4; }
+        protected boolean removeEldestEntry(java.util.Map.Entry<Integer, Buffers> eldest) { return size() > 2; }
     };
 
     private synchronized Buffers takeBuffers(int rows) {
@@ -164,11 +167,14 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * A step that allocates no result: each sequence's last-row logits go into {@code logitsInto[s]} (one array of at
-     * least vocab floats per sequence of the batch). Otherwise the same as {@code step(batch, cache, ablation, LAST_LOGITS)}.
+     * A step that allocates no result: each sequence's last-row logits go into {@code logitsInto[s]} (one array of
+     * vocab floats per sequence of the batch). Otherwise the same as {@code step(batch, cache, ablation, LAST_LOGITS)}.
      */
     public void step(TokenBatch batch, KvCache cache, Ablation ablation, float[][] logitsInto) {
         if (logitsInto.length != batch.size()) throw new IllegalArgumentException(logitsInto.length + " logits arrays for " + batch.size() + " sequences");
+        for (float[] row : logitsInto) {
+            if (row.length != c.vocabSize()) throw new IllegalArgumentException("a logits array of " + row.length + " floats for a vocabulary of " + c.vocabSize());
+        }
         run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, logitsInto);
     }
 
@@ -198,7 +204,7 @@ public final class LlamaModel implements AutoCloseable {
         boolean lastRowsOnly = !outputs.allLogits() && lastRows.length < T;
         Buffers all = takeBuffers(T), last = lastRowsOnly ? takeBuffers(lastRows.length) : all;
         try {
-            KvCache kv = cache != null ? cache : all.scratch;
+            KvCache kv = cache != null ? cache : all.scratch();
             int fromLayer = start == null ? 0 : start.layer();
             Tensor x = all.x, xn = all.xn, q = all.q, k = all.k, v = all.v, att = all.att, o = all.o, gate = all.gate, up = all.up;
             if (start == null) {
@@ -332,6 +338,9 @@ public final class LlamaModel implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            idle.clear();
+        }
         b.close();
         checkpoint.close();
         if (attentionFrom != null) attentionFrom.close();

@@ -37,8 +37,11 @@ final class NumericGuard {
             if (!Float.isFinite(v[i])) {
                 int row = i / t.cols();
                 String where = layer < 0 ? "the embedding" : "layer " + layer;
-                throw new SaharaException("non-finite activation (" + v[i] + ") in " + where + ", output of " + op + " (token row " + row + " of "
-                        + batch.tokens().length + ", ablation " + ablation + "); the run is stopped rather than score garbage: check the checkpoint's "
+                // from the last layer's attention on, a forward may hold each sequence's last row only
+                String which = t.rows() == batch.tokens().length ? "token row " + row + " of " + batch.tokens().length
+                        : "the last token of sequence " + row + " of " + batch.size();
+                throw new SaharaException("non-finite activation (" + v[i] + ") in " + where + ", output of " + op + " (" + which
+                        + ", ablation " + ablation + "); the run is stopped rather than score garbage: check the checkpoint's "
                         + "weights and config.json's constants (rms_norm_eps, rope_theta)");
             }
         }

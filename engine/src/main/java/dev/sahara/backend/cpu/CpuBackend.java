@@ -246,21 +246,72 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() { parallel.close(); }
 
+    /** A dot product keeps this many partial sums, chain j taking elements j, j + 16, j + 32, …, whatever the vector width. */
+    static final int DOT_CHAINS = 16;
+
     /**
-     * a · b over n elements (a query against one key: n = head_dim): one vector fused multiply-add chain over the
-     * whole vectors, its lanes summed in a fixed tree, then the leftover elements in order — the same bits in every
-     * JIT tier.
+     * a · b over n elements (a query against one key: n = head_dim): {@link #DOT_CHAINS} fused multiply-add chains over
+     * the whole blocks of 16, added as a fixed pairwise tree (chain j + 8 onto j, then + 4, + 2, + 1), then the
+     * leftover elements in order. With 16, 8 or 4 float lanes the chains are one, two or four vectors and the tree is
+     * the same, so the bits are the same on AVX-512, AVX2 and 128-bit SIMD, in every JIT tier ({@link #dotByChains} is
+     * the scalar statement of it, and the path for other widths).
      */
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        int i = 0;
+        int whole = n - n % DOT_CHAINS;
         float s = 0f;
-        if (n >= L) {
-            FloatVector acc = FloatVector.fromArray(F, a, aOff).mul(FloatVector.fromArray(F, b, bOff));
-            for (i = L; i + L <= n; i += L) acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
-            s = VectorMath.sumLanes(acc);
+        if (whole > 0) {
+            if (L == 16) {
+                FloatVector c = mul(a, aOff, b, bOff);
+                for (int i = 16; i < whole; i += 16) c = fma(a, aOff + i, b, bOff + i, c);
+                s = VectorMath.sumLanes(c);
+            } else if (L == 8) {
+                FloatVector c0 = mul(a, aOff, b, bOff), c1 = mul(a, aOff + 8, b, bOff + 8);
+                for (int i = 16; i < whole; i += 16) {
+                    c0 = fma(a, aOff + i, b, bOff + i, c0);
+                    c1 = fma(a, aOff + i + 8, b, bOff + i + 8, c1);
+                }
+                s = VectorMath.sumLanes(c0.add(c1));
+            } else if (L == 4) {
+                FloatVector c0 = mul(a, aOff, b, bOff), c1 = mul(a, aOff + 4, b, bOff + 4);
+                FloatVector c2 = mul(a, aOff + 8, b, bOff + 8), c3 = mul(a, aOff + 12, b, bOff + 12);
+                for (int i = 16; i < whole; i += 16) {
+                    c0 = fma(a, aOff + i, b, bOff + i, c0);
+                    c1 = fma(a, aOff + i + 4, b, bOff + i + 4, c1);
+                    c2 = fma(a, aOff + i + 8, b, bOff + i + 8, c2);
+                    c3 = fma(a, aOff + i + 12, b, bOff + i + 12, c3);
+                }
+                s = VectorMath.sumLanes(c0.add(c2).add(c1.add(c3)));
+            } else {
+                return dotByChains(a, aOff, b, bOff, n);
+            }
         }
-        for (; i < n; i++) s = Math.fma(a[aOff + i], b[bOff + i], s);
+        for (int i = whole; i < n; i++) s = Math.fma(a[aOff + i], b[bOff + i], s);
         return s;
+    }
+
+    /** {@link #dot} in scalar code: the definition its vector paths must equal bit for bit. */
+    static float dotByChains(float[] a, int aOff, float[] b, int bOff, int n) {
+        int whole = n - n % DOT_CHAINS;
+        float s = 0f;
+        if (whole > 0) {
+            float[] chain = new float[DOT_CHAINS];
+            for (int j = 0; j < DOT_CHAINS; j++) chain[j] = a[aOff + j] * b[bOff + j];
+            for (int i = DOT_CHAINS; i < whole; i += DOT_CHAINS) {
+                for (int j = 0; j < DOT_CHAINS; j++) chain[j] = Math.fma(a[aOff + i + j], b[bOff + i + j], chain[j]);
+            }
+            for (int w = DOT_CHAINS / 2; w >= 1; w /= 2) for (int j = 0; j < w; j++) chain[j] = chain[j] + chain[j + w];
+            s = chain[0];
+        }
+        for (int i = whole; i < n; i++) s = Math.fma(a[aOff + i], b[bOff + i], s);
+        return s;
+    }
+
+    private static FloatVector mul(float[] a, int aOff, float[] b, int bOff) {
+        return FloatVector.fromArray(F, a, aOff).mul(FloatVector.fromArray(F, b, bOff));
+    }
+
+    private static FloatVector fma(float[] a, int aOff, float[] b, int bOff, FloatVector acc) {
+        return FloatVector.fromArray(F, a, aOff).fma(FloatVector.fromArray(F, b, bOff), acc);
     }
 
     /**
