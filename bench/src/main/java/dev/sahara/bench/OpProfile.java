@@ -74,6 +74,7 @@ public final class OpProfile {
             time("attention", () -> b.attention(o, q, k, v, l, h, kvh, hd));
         }
         @Override public void swiglu(Tensor g, Tensor u) { time("swiglu", () -> b.swiglu(g, u)); }
+        @Override public boolean topK(Tensor logits, int k, int[] ids, float[] values) { return time("topK", () -> b.topK(logits, k, ids, values)); }
         @Override public void add(Tensor x, Tensor y) { time("add", () -> b.add(x, y)); }
         @Override public void copy(Tensor d, Tensor s) { time("copy", () -> b.copy(d, s)); }
         @Override public void close() { b.close(); }
@@ -96,13 +97,14 @@ public final class OpProfile {
             // decode: as DecodeBench, unablated; 2 s to warm up, then 3 s measured
             int prompt = DecodeBench.PROMPT, maxNew = DecodeBench.MAX_NEW;
             KvCache cache = KvCache.perLayer(m.backend(), m.config().numLayers(), prompt + maxNew, m.config().kvDim());
-            float[][] logits = m.step(TokenBatch.pack(BenchModels.prompts(1, prompt, m.config().vocabSize(), 5)), cache, Ablation.none(),
-                    LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            m.step(TokenBatch.pack(BenchModels.prompts(1, prompt, m.config().vocabSize(), 5)), cache, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            int[] topId = new int[1];
+            float[] topLogit = new float[1];
             int[] position = {prompt}, token = {7};
             Runnable decode = () -> {
                 if (position[0] == prompt + maxNew) position[0] = prompt;
                 TokenBatch one = new TokenBatch(new int[] {token[0]}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position[0]++}, new int[] {0}));
-                m.step(one, cache, Ablation.none(), logits);
+                m.step(one, cache, Ablation.none(), 1, topId, topLogit);
                 token[0] = 3 + (token[0] * 31 + 17) % 1000;
             };
             result.put("decode, ms per token", measure(timed, decode, 1, 2_000_000_000L, 3_000_000_000L));

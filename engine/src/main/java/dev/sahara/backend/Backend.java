@@ -70,6 +70,19 @@ public interface Backend extends AutoCloseable {
     /** gate = silu(gate) · up, elementwise. gate, up: [T, hidden]. */
     void swiglu(Tensor gate, Tensor up);
 
+    /**
+     * For each row r of logits (rows, n): its k largest values, largest first, equal values by lower column id first
+     * (exactly {@link TopK#select}), into ids[r·k + j] and values[r·k + j]. All that greedy decoding and top-k
+     * sampling need, so the (rows × vocab) logits need not leave the device. Returns false when any value of the
+     * rows is NaN or ±Inf.
+     */
+    default boolean topK(Tensor logits, int k, int[] ids, float[] values) {
+        float[] all = download(logits);
+        boolean finite = true;
+        for (int r = 0; r < logits.rows(); r++) finite &= TopK.select(all, r * logits.cols(), logits.cols(), k, ids, values, r * k);
+        return finite;
+    }
+
     /** x += y. */
     void add(Tensor x, Tensor y);
 

@@ -49,16 +49,20 @@ public final class Generator {
         }
         KvCache cache = KvCache.perLayer(model.backend(), model.config().numLayers(), capacity, model.config().kvDim());
         AttentionLayout pl = prefill.layout();
-        float[][] logits = model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)),
-                cache, ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits();
-        float[][] rows = logits;   // (n, vocab) the prefill's logits arrays, rewritten by every decoding step: no allocation per token
+        // Each step gives every sequence's k largest logits (k = 1 for greedy), all the sampler reads: the
+        // (sequences × vocab) logits stay on the backend. (n · k) ids and logits, rewritten by every step.
+        int k = sampler.candidates(model.config().vocabSize());
+        int[] topIds = new int[n * k];
+        float[] topLogits = new float[n * k];
+        model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)),
+                cache, ablation, k, topIds, topLogits);
 
         SplittableRandom[] random = new SplittableRandom[n];
         for (int s = 0; s < n; s++) random[s] = sampler.randomFor(firstIndex + s);
         List<Integer> active = new ArrayList<>();
         int[] next = new int[n];
         for (int s = 0; s < n; s++) {
-            next[s] = sampler.sample(logits[s], random[s]);
+            next[s] = sampler.pick(topIds, topLogits, s * k, k, random[s]);
             if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, listener)) active.add(s);
         }
         while (!active.isEmpty()) {
@@ -72,12 +76,11 @@ public final class Generator {
                 past[i] = length[s] + out.get(s).size() - 1;
                 cs[i] = cacheStart[s];
             }
-            logits = m == n ? rows : java.util.Arrays.copyOf(rows, m);
-            model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation, logits);
+            model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation, k, topIds, topLogits);
             List<Integer> still = new ArrayList<>();
             for (int i = 0; i < m; i++) {
                 int s = active.get(i);
-                next[s] = sampler.sample(logits[i], random[s]);
+                next[s] = sampler.pick(topIds, topLogits, i * k, k, random[s]);
                 if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, listener)) still.add(s);
             }
             active = still;

@@ -5,6 +5,7 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.AttentionLayout;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.Tensor;
+import dev.sahara.backend.TopK;
 import dev.sahara.backend.Weight;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.ModelConfig;
@@ -67,7 +68,6 @@ public final class LlamaModel implements AutoCloseable {
         final Tensor gate, up;   // (rows, hidden)
         KvCache scratch;         // (rows, n_kv_heads · head_dim) keys / values of a prefill that is not continued, made when first asked for
         Tensor logits;           // (rows, vocab), made when first asked for
-        float[] hostLogits;      // (rows · vocab) on the host, for steps that write into the caller's arrays
 
         Buffers(int rows) {
             this.rows = rows;
@@ -86,7 +86,6 @@ public final class LlamaModel implements AutoCloseable {
 
         Tensor logits() { return logits != null ? logits : (logits = b.allocate(rows, c.vocabSize())); }
 
-        float[] hostLogits() { return hostLogits != null ? hostLogits : (hostLogits = new float[Math.multiplyExact(rows, c.vocabSize())]); }
     }
 
     /**
@@ -125,7 +124,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A full prefill of packed prompts. */
     public Result forward(TokenBatch batch, Ablation ablation, Outputs outputs) {
-        return run(batch, null, ablation, null, null, outputs, (float[][]) null);
+        return run(batch, null, ablation, null, null, outputs, null);
     }
 
     /** A full prefill under {@code base} that also keeps every layer's input for {@link #forwardFrom}. */
@@ -144,7 +143,7 @@ public final class LlamaModel implements AutoCloseable {
             if (keepQkv) qkv[l] = new Tensor[] {b.allocate(t, c.qDim()), b.allocate(t, c.kvDim()), b.allocate(t, c.kvDim())};
         }
         Residuals r = new Residuals(batch, base, residIn, qkv);
-        run(batch, null, base, null, r, new Outputs(false, false, false), (float[][]) null);
+        run(batch, null, base, null, r, new Outputs(false, false, false), null);
         return r;
     }
 
@@ -158,34 +157,51 @@ public final class LlamaModel implements AutoCloseable {
             throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
         }
         return run(r.batch(), null, ablation, new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs,
-                (float[][]) null);
+                null);
     }
 
     /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
     public Result step(TokenBatch batch, KvCache cache, Ablation ablation, Outputs outputs) {
-        return run(batch, cache, ablation, null, null, outputs, (float[][]) null);
+        return run(batch, cache, ablation, null, null, outputs, null);
     }
 
     /**
-     * A step that allocates no result: each sequence's last-row logits go into {@code logitsInto[s]} (one array of
-     * vocab floats per sequence of the batch). Otherwise the same as {@code step(batch, cache, ablation, LAST_LOGITS)}.
+     * A step that keeps the logits on the backend and gives each sequence's k largest: ids[s·k + j] (token ids) and
+     * values[s·k + j] (their logits), largest first, equal logits by lower id ({@link TopK}) — what greedy decoding
+     * (k = 1) and top-k sampling need. Nothing vocabulary-sized is downloaded or allocated. ids and values hold at
+     * least sequences · k elements.
      */
-    public void step(TokenBatch batch, KvCache cache, Ablation ablation, float[][] logitsInto) {
-        if (logitsInto.length != batch.size()) throw new IllegalArgumentException(logitsInto.length + " logits arrays for " + batch.size() + " sequences");
-        for (float[] row : logitsInto) {
-            if (row.length != c.vocabSize()) throw new IllegalArgumentException("a logits array of " + row.length + " floats for a vocabulary of " + c.vocabSize());
+    public void step(TokenBatch batch, KvCache cache, Ablation ablation, int k, int[] ids, float[] values) {
+        if (k < 1 || k > c.vocabSize()) throw new IllegalArgumentException("top " + k + " of a vocabulary of " + c.vocabSize());
+        if (ids.length < batch.size() * k || values.length < batch.size() * k) {
+            throw new IllegalArgumentException("top-" + k + " arrays of " + ids.length + "/" + values.length + " for " + batch.size() + " sequences");
         }
-        run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, logitsInto);
+        run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, new TopRequest(k, ids, values));
+    }
+
+    /** The top-k request of a step: filled in by the head instead of downloading the logits. */
+    private static final class TopRequest {
+        final int k;
+        final int[] ids;
+        final float[] values;
+        boolean finite = true;
+
+        TopRequest(int k, int[] ids, float[] values) {
+            this.k = k;
+            this.ids = ids;
+            this.values = values;
+        }
     }
 
     /** {@code cache}: a real KV cache, or null for a prefill that is not continued. */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, float[][] logitsInto) {
-        Result r = run(batch, cache, ablation, start, capture, outputs, logitsInto, null);
-        if (NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits()) && NumericGuard.allFinite(r.finalNormLast())) return r;
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, TopRequest top) {
+        Result r = run(batch, cache, ablation, start, capture, outputs, top, null);
+        if ((top == null || top.finite) && NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits())
+                && NumericGuard.allFinite(r.finalNormLast())) return r;
         // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
         // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
         NumericGuard guard = new NumericGuard(b, batch, ablation);
-        run(batch, cache, ablation, null, null, outputs, logitsInto, guard);
+        run(batch, cache, ablation, null, null, outputs, top, guard);
         throw guard.notFound();
     }
 
@@ -193,7 +209,7 @@ public final class LlamaModel implements AutoCloseable {
      * The forward. {@code start}: begin at that layer from a cached residual (null: embed the tokens);
      * {@code capture}: keep each layer's input (and q/k/v when it has room for them) into it.
      */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, float[][] logitsInto,
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, TopRequest top,
                        NumericGuard g) {
         AttentionLayout layout = batch.layout();
         checkLength(layout);
@@ -294,12 +310,9 @@ public final class LlamaModel implements AutoCloseable {
                 Tensor logits = outputs.allLogits() ? b.allocate(T, c.vocabSize()) : last.logits();
                 b.matmul(logits, h, w.lmHead(), null);
                 if (g != null) g.check(c.numLayers(), "lm_head", logits);
-                if (logitsInto != null) {   // decoding: straight into the caller's arrays, nothing allocated
-                    int vocab = c.vocabSize();
-                    float[] flat = lastRows.length == 1 ? logitsInto[0] : last.hostLogits();
-                    b.download(logits, flat);
-                    if (flat != logitsInto[0]) for (int s = 0; s < lastRows.length; s++) System.arraycopy(flat, s * vocab, logitsInto[s], 0, vocab);
-                    return new Result(logitsInto, null, finalNorm);
+                if (top != null) {   // decoding: only the top k of each row leave the backend
+                    top.finite = b.topK(logits, top.k, top.ids, top.values);
+                    return new Result(null, null, finalNorm);
                 }
                 float[][] rows = split(b.download(logits), c.vocabSize());
                 if (outputs.allLogits()) allLogits = rows;

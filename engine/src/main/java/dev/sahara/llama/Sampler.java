@@ -1,6 +1,7 @@
 package dev.sahara.llama;
 
 import dev.sahara.SaharaException;
+import dev.sahara.backend.TopK;
 
 import java.util.SplittableRandom;
 
@@ -21,36 +22,34 @@ public record Sampler(int topK, float temperature, long seed) {
 
     public SplittableRandom randomFor(int sequence) { return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + sequence); }
 
+    /** How many of a row's largest logits {@link #pick} needs: 1 for greedy, else k (at most the vocabulary). */
+    public int candidates(int vocab) { return greedy() ? 1 : Math.min(topK, vocab); }
+
+    /** The next token from a whole row of logits. */
     public int sample(float[] logits, SplittableRandom random) {
-        if (greedy()) return argmax(logits);
-        int k = Math.min(topK, logits.length);
-        int[] top = new int[k];           // indices of the k largest logits, largest first; ties keep lower ids first
-        int filled = 0;
-        for (int i = 0; i < logits.length; i++) {
-            if (filled == k && logits[i] <= logits[top[k - 1]]) continue;
-            int j = Math.min(filled, k - 1);
-            while (j > 0 && logits[top[j - 1]] < logits[i]) {
-                top[j] = top[j - 1];
-                j--;
-            }
-            top[j] = i;
-            if (filled < k) filled++;
-        }
-        double max = logits[top[0]], sum = 0;
+        int k = candidates(logits.length);
+        int[] ids = new int[k];
+        float[] values = new float[k];
+        if (!TopK.select(logits, 0, logits.length, k, ids, values, 0)) throw new SaharaException("cannot sample from logits that are not all finite");
+        return pick(ids, values, 0, k, random);
+    }
+
+    /**
+     * The next token from a row's k = {@link #candidates} largest logits at ids[off ..], values[off ..], largest
+     * first (ties: lower id first; see {@link TopK}): greedy takes the first; top-k draws from their softmax at the
+     * temperature, one uniform number per draw, accumulated in double.
+     */
+    public int pick(int[] ids, float[] values, int off, int k, SplittableRandom random) {
+        if (greedy()) return ids[off];
+        double max = values[off], sum = 0;
         double[] p = new double[k];
-        for (int j = 0; j < k; j++) sum += p[j] = Math.exp((logits[top[j]] - max) / temperature);
+        for (int j = 0; j < k; j++) sum += p[j] = Math.exp((values[off + j] - max) / temperature);
         double r = random.nextDouble() * sum;
         for (int j = 0; j < k; j++) {
             r -= p[j];
-            if (r < 0) return top[j];
+            if (r < 0) return ids[off + j];
         }
-        return top[k - 1];
-    }
-
-    public static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-        return best;
+        return ids[off + k - 1];
     }
 
     /** For result files. */

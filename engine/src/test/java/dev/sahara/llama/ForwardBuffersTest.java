@@ -14,11 +14,12 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Shortcuts of {@link LlamaModel} that must not change a single bit: the last layer computed on each sequence's
  * last row only (when no logits at every row are asked for), activation buffers reused from the previous forward
- * with as many rows, and decoding steps that write their logits into the caller's arrays.
+ * with as many rows, and decoding steps that hand back only each row's top k logits.
  */
 class ForwardBuffersTest {
     static Stream<String> models() { return TestModels.TINY.stream(); }
@@ -49,7 +50,7 @@ class ForwardBuffersTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
-    void stepIntoTheCallersArraysEqualsStep(String name) {
+    void topKStepEqualsTheTopKOfTheLogits(String name) {
         try (LlamaModel a = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2));
              LlamaModel b = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2))) {
             var c = a.config();
@@ -60,10 +61,13 @@ class ForwardBuffersTest {
             int[] cacheStart = {0, prompts.get(0).length + 4, prompts.get(0).length + prompts.get(1).length + 8};
             var pl = prefill.layout();
             TokenBatch first = new TokenBatch(prefill.tokens(), new dev.sahara.backend.AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart));
-            a.step(first, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
-            float[][] into = b.step(first, cb, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            int k = 5;
+            int[] ids = new int[3 * k];
+            float[] values = new float[3 * k];
+            assertTopK(a.step(first, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(first, cb, Ablation.none(), k, ids, values),
+                    ids, values, name + " prefill");
             for (int t = 0; t < 4; t++) {
-                int m = t < 2 ? 3 : 1;   // three sequences, then one: a single row goes straight into the caller's array
+                int m = t < 2 ? 3 : 1;   // three sequences, then one
                 int[] tokens = new int[m], rowStart = new int[m], one = new int[m], past = new int[m], cs = new int[m];
                 for (int s = 0; s < m; s++) {
                     tokens[s] = 3 + (7 * t + s) % (c.vocabSize() - 3);
@@ -73,10 +77,23 @@ class ForwardBuffersTest {
                     cs[s] = cacheStart[s];
                 }
                 TokenBatch step = new TokenBatch(tokens, new dev.sahara.backend.AttentionLayout(rowStart, one, past, cs));
-                float[][] expected = a.step(step, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
-                float[][] view = java.util.Arrays.copyOf(into, m);
-                b.step(step, cb, Ablation.none(), view);
-                for (int s = 0; s < m; s++) assertArrayEquals(expected[s], view[s], name + " step " + t + " sequence " + s);
+                assertTopK(a.step(step, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(step, cb, Ablation.none(), k, ids, values),
+                        ids, values, name + " step " + t);
+            }
+        }
+    }
+
+    /** The top-k step's ids and logits equal the k largest of the full logits, sorted by (logit desc, id asc). */
+    static void assertTopK(float[][] logits, int k, Runnable topStep, int[] ids, float[] values, String what) {
+        topStep.run();
+        for (int s = 0; s < logits.length; s++) {
+            float[] row = logits[s];
+            int[] expected = java.util.stream.IntStream.range(0, row.length).boxed()
+                    .sorted((x, y) -> row[x] != row[y] ? Float.compare(row[y], row[x]) : Integer.compare(x, y))
+                    .limit(k).mapToInt(Integer::intValue).toArray();
+            for (int j = 0; j < k; j++) {
+                assertEquals(expected[j], ids[s * k + j], what + " sequence " + s + " rank " + j);
+                assertEquals(Float.floatToIntBits(row[expected[j]]), Float.floatToIntBits(values[s * k + j]), what + " sequence " + s + " rank " + j);
             }
         }
     }

@@ -232,6 +232,17 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /** In place on the logits, a row per task. */
+    @Override
+    public boolean topK(Tensor logits, int k, int[] ids, float[] values) {
+        float[] x = f(logits);
+        int n = logits.cols();
+        boolean[] finite = new boolean[logits.rows()];
+        parallel.forRange(logits.rows(), r -> finite[r] = dev.sahara.backend.TopK.select(x, r * n, n, k, ids, values, r * k));
+        for (boolean f : finite) if (!f) return false;
+        return true;
+    }
+
     @Override
     public void add(Tensor x, Tensor y) {
         float[] a = f(x), b = f(y);

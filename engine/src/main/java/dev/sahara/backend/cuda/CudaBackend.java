@@ -306,6 +306,23 @@ public final class CudaBackend implements Backend {
         dev.launch("swiglu", gridStride(n), 1, THREADS, 0, new CudaDevice.Args().ptr(t(gate).address()).ptr(t(up).address()).i64(n));
     }
 
+    /** kernels/sampling.cu: only (rows, k) ids and logits and a flag per row come back to the host. */
+    @Override
+    public boolean topK(Tensor logits, int k, int[] ids, float[] values) {
+        int rows = logits.rows(), n = logits.cols();
+        if (k < 1 || k > n) throw new IllegalArgumentException("top " + k + " of " + n);
+        dev.makeCurrent();
+        Tensor topIds = allocate(rows, k), topValues = allocate(rows, k), finite = allocate(rows, 1);   // int32 in float-sized slots
+        dev.launch("top_k", rows, 1, THREADS, 0, new CudaDevice.Args().ptr(t(logits).address()).i32(n).i32(k)
+                .ptr(t(topIds).address()).ptr(t(topValues).address()).ptr(t(finite).address()));
+        download(topValues, values);
+        float[] idBits = download(topIds), flags = download(finite);
+        for (int i = 0; i < rows * k; i++) ids[i] = Float.floatToRawIntBits(idBits[i]);
+        boolean all = true;
+        for (float f : flags) all &= Float.floatToRawIntBits(f) == 1;
+        return all;
+    }
+
     @Override
     public void add(Tensor x, Tensor y) {
         dev.makeCurrent();

@@ -96,6 +96,28 @@ class CudaBackendParityTest {
         out.assertClose("matmul+bias " + dtype + " " + rows + "x" + k + "x" + n);
     }
 
+    /** kernels/sampling.cu top_k equals TopK.select exactly: ranks, ids and values, ties by lower id; NaN/Inf flagged. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "top_k {0} of {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"1, 1", "1, 32000", "5, 32000", "40, 1000", "7, 129", "300, 300"})
+    void topKEqualsTheHostSelection(int k, int n) {
+        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+        Random r = new Random(k * 131L + n);
+        int rows = 5;
+        float[] x = new float[rows * n];
+        for (int i = 0; i < x.length; i++) x[i] = r.nextInt(4) == 0 ? (float) r.nextGaussian() : (r.nextInt(9) - 4) * 0.5f;   // many ties
+        Tensor g = gpu.allocate(rows, n);
+        gpu.upload(g, x);
+        int[] ids = new int[rows * k], expectedIds = new int[rows * k];
+        float[] values = new float[rows * k], expectedValues = new float[rows * k];
+        assertTrue(gpu.topK(g, k, ids, values), "all finite");
+        for (int s = 0; s < rows; s++) dev.sahara.backend.TopK.select(x, s * n, n, k, expectedIds, expectedValues, s * k);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expectedIds, ids, "ids");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expectedValues, values, "values");
+        x[3 * n + n / 2] = Float.NaN;
+        gpu.upload(g, x);
+        org.junit.jupiter.api.Assertions.assertFalse(gpu.topK(g, k, ids, values), "a NaN in row 3 is reported");
+    }
+
     /** x rounded as narrow_bf16 / narrow_f16 round it (nearest even). */
     static float round16(float v, DType dtype) {
         if (dtype == DType.F16) return Float.float16ToFloat(Float.floatToFloat16(v));
