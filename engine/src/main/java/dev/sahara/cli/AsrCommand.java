@@ -5,7 +5,6 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,11 +23,7 @@ public final class AsrCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AblationOptions ablation;
     @Mixin
@@ -46,7 +41,7 @@ public final class AsrCommand implements Callable<Integer> {
         RefusalJudge judge = asr.judge();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();

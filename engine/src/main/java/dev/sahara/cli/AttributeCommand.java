@@ -11,7 +11,6 @@ import dev.sahara.attribution.Sahara;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -41,11 +40,7 @@ public final class AttributeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AsrOptions asr;
     @Mixin
@@ -83,7 +78,7 @@ public final class AttributeCommand implements Callable<Integer> {
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode logSettings = RunRecord.settings(w);
@@ -181,7 +176,7 @@ public final class AttributeCommand implements Callable<Integer> {
     private String markdown(Workload w, Sahara.Result r, AsrEvaluation.Result before, AsrEvaluation.Result after) {
         StringBuilder sb = new StringBuilder("# Sahara attribution\n\n");
         sb.append("| setting | value |\n|---|---|\n");
-        sb.append("| model | `").append(model.model).append("` (").append(w.model().config().architecture()).append(", ")
+        sb.append("| model | `").append(w.modelOptions().model).append("` (").append(w.model().config().architecture()).append(", ")
                 .append(w.model().config().numLayers()).append(" layers × ").append(w.model().config().numHeads()).append(" heads) |\n");
         sb.append("| dataset | ").append(w.dataset().source()).append(" |\n");
         sb.append("| prompt format | ").append(w.format().label()).append(" |\n");

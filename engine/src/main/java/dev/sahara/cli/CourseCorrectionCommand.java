@@ -7,7 +7,6 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,11 +30,7 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AblationOptions ablation;
     @Mixin
@@ -59,7 +54,7 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
         RefusalJudge judge = asr.judge();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
             int[] prefixIds = w.tokenizer().encode(responsePrefix, false);
             ResultFiles.prepareDir(out);

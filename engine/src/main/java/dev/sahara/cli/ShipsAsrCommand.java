@@ -11,7 +11,6 @@ import dev.sahara.attribution.QueryShips;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,11 +34,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AsrOptions asr;
 
@@ -85,7 +80,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
         RefusalJudge judge = asr.judge();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             var c = w.model().config();
             int maxK = kList.getLast();
             if (maxK > c.numLayers() * c.numHeads()) throw new SaharaException("--k: " + maxK + " is more than the model's " + c.numLayers() * c.numHeads() + " heads");

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -27,11 +26,7 @@ public final class ShipsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     CandidateOptions candidate;
 
@@ -49,7 +44,7 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Workload w = text != null ? Workload.single(model, text, prompt, PromptFormat.TEMPLATE) : Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();

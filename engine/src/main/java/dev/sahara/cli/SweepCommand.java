@@ -3,7 +3,6 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -25,11 +24,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     CandidateOptions candidate;
     @Mixin
@@ -50,7 +45,7 @@ public final class SweepCommand implements Callable<Integer> {
         AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
         int rank = angle.rank();
         boolean noPrefixReuse = !angle.prefixReuse();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode settings = RunRecord.settings(w);
