@@ -40,8 +40,22 @@ final class AnalysisSupport {
         return List.copyOf(all.subList(0, Math.min(k, all.size())));
     }
 
+    /**
+     * Writes one decoding's responses to {@code responses_{variant}_{decoding}.jsonl} in {@code out} and completes
+     * their row of the results (which starts with the command's own keys): decoding, asr, harmful, n, responses.
+     */
+    static void writeResponses(Path out, String variant, Sampler s, PerPromptAsr.Result r, ObjectNode row) {
+        String file = "responses_" + variant + "_" + shortName(s) + ".jsonl";
+        writeJsonl(out.resolve(file), r);
+        row.put("decoding", s.describe());
+        row.put("asr", r.asr());
+        row.put("harmful", r.harmful());
+        row.put("n", r.responses().size());
+        row.put("responses", file);
+    }
+
     /** One object per prompt: prompt, ablation, response (forced prefix + continuation), generated (judged), verdict, reason, matched_keyword. */
-    static void writeJsonl(Path file, PerPromptAsr.Result r) {
+    private static void writeJsonl(Path file, PerPromptAsr.Result r) {
         ResultFiles.writeJsonl(file, r.responses().stream().map(x -> {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("prompt", x.query());

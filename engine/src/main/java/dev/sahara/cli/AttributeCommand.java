@@ -9,7 +9,6 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
 import dev.sahara.eval.AsrEvaluation;
-import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
@@ -74,7 +73,7 @@ public final class AttributeCommand implements Callable<Integer> {
         if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
         asr.check();
         AttributionSettings settings = candidate.settings(angle);
-        RefusalJudge judge = asr.judge();
+        AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
@@ -122,12 +121,10 @@ public final class AttributeCommand implements Callable<Integer> {
             AsrEvaluation.Result before = null, after = null;
             if (!noAsr) {
                 Ablation groupAblation = Ablation.of(result.group(), AblationMode.UNDIFF_Q, asrEpsilon);
-                before = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), Ablation.none(), asr.maxTokens, sampler, judge,
-                        asr.batchSize, new StderrProgress(err, "asr before"));
-                after = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), groupAblation, asr.maxTokens, sampler, judge,
-                        asr.batchSize, new StderrProgress(err, "asr after"));
+                before = asrSettings.run(w, Ablation.none(), sampler, new StderrProgress(err, "asr before"));
+                after = asrSettings.run(w, groupAblation, sampler, new StderrProgress(err, "asr after"));
                 ObjectNode ao = o.putObject("asr");
-                ao.setAll(AsrReport.settings(judge, sampler, asr.maxTokens));
+                ao.setAll(asrSettings.describe(sampler));
                 ao.put("ablation_mode", AblationMode.UNDIFF_Q.label);
                 ao.put("ablation_epsilon", asrEpsilon);
                 ao.set("before", AsrReport.summary(before, Ablation.none(), "responses_before.jsonl"));

@@ -9,7 +9,6 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
 import dev.sahara.eval.PerPromptAsr;
-import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
@@ -77,7 +76,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
         AblationMode em = evalMode == null ? sm : AblationMode.parse(evalMode);
         if (!(shipsEpsilon >= 0) || Float.isInfinite(shipsEpsilon)) throw new SaharaException("--ships-epsilon must be a finite number >= 0, got " + shipsEpsilon);
         if (!(evalEpsilon >= 0) || Float.isInfinite(evalEpsilon)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + evalEpsilon);
-        RefusalJudge judge = asr.judge();
+        AsrSettings asrSettings = asr.settings();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
         try (Workload w = workload.load()) {
@@ -86,7 +85,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             if (maxK > c.numLayers() * c.numHeads()) throw new SaharaException("--k: " + maxK + " is more than the model's " + c.numLayers() * c.numHeads() + " heads");
             Ablation.none().with(new HeadId(0, 0), sm, shipsEpsilon).checkIn(c, allowGroupedKv);
             Ablation.none().with(new HeadId(0, 0), em, evalEpsilon).checkIn(c, allowGroupedKv);
-            int[] prefixIds = responsePrefix == null ? new int[0] : w.tokenizer().encode(responsePrefix, false);
+            ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
             double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(sm, shipsEpsilon, 1, officialKl, true),
@@ -105,14 +104,8 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             ObjectNode eo = o.putObject("eval_ablation");
             eo.put("mode", em.label);
             eo.put("epsilon", evalEpsilon);
-            o.setAll(AsrReport.settings(judge, Sampler.GREEDY, asr.maxTokens));
-            o.remove("decoding");
-            ArrayNode dec = o.putArray("decodings");
-            for (Sampler s : samplers) dec.add(s.describe());
-            o.put("response_prefix", responsePrefix);
-            ArrayNode pids = o.putArray("response_prefix_token_ids");
-            for (int id : prefixIds) pids.add(id);
-            o.put("judged_text", responsePrefix == null ? "generated text only" : "generated continuation after the forced prefix (the prefix is not judged)");
+            o.setAll(asrSettings.describe(samplers));
+            prefix.describe(o);
             ArrayNode ko = o.putArray("ks");
             kList.forEach(ko::add);
 
@@ -126,17 +119,8 @@ public final class ShipsAsrCommand implements Callable<Integer> {
                 for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, k), em, evalEpsilon).checkIn(c, allowGroupedKv));
                 for (int si = 0; si < samplers.size(); si++) {
                     Sampler s = samplers.get(si);
-                    String file = "responses_k" + k + "_" + AnalysisSupport.shortName(s) + ".jsonl";
-                    PerPromptAsr.Result r = PerPromptAsr.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), per, prefixIds, asr.maxTokens, s, judge,
-                            asr.batchSize, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));
-                    AnalysisSupport.writeJsonl(out.resolve(file), r);
-                    ObjectNode ro = results.addObject();
-                    ro.put("k", k);
-                    ro.put("decoding", s.describe());
-                    ro.put("asr", r.asr());
-                    ro.put("harmful", r.harmful());
-                    ro.put("n", r.responses().size());
-                    ro.put("responses", file);
+                    PerPromptAsr.Result r = asrSettings.runPerPrompt(w, per, prefix, s, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));
+                    AnalysisSupport.writeResponses(out, "k" + k, s, r, results.addObject().put("k", k));
                     asrTable[ki][si] = r.asr();
                 }
                 summary.append(k);
