@@ -74,8 +74,8 @@ public final class ShipsAsrCommand implements Callable<Integer> {
         List<Integer> kList = AnalysisSupport.intList("--k", ks);
         AblationMode sm = AblationMode.parse(shipsMode);
         AblationMode em = evalMode == null ? sm : AblationMode.parse(evalMode);
-        if (!(shipsEpsilon >= 0) || Float.isInfinite(shipsEpsilon)) throw new SaharaException("--ships-epsilon must be a finite number >= 0, got " + shipsEpsilon);
-        if (!(evalEpsilon >= 0) || Float.isInfinite(evalEpsilon)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + evalEpsilon);
+        AblationOptions.checkEpsilon("--ships-epsilon", shipsEpsilon);
+        AblationOptions.checkEpsilon("--epsilon", evalEpsilon);
         AsrSettings asrSettings = asr.settings();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
@@ -83,8 +83,8 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             var c = w.model().config();
             int maxK = kList.getLast();
             if (maxK > c.numLayers() * c.numHeads()) throw new SaharaException("--k: " + maxK + " is more than the model's " + c.numLayers() * c.numHeads() + " heads");
-            Ablation.none().with(new HeadId(0, 0), sm, shipsEpsilon).checkIn(c, allowGroupedKv);
-            Ablation.none().with(new HeadId(0, 0), em, evalEpsilon).checkIn(c, allowGroupedKv);
+            AblationOptions.checkModeIn(c, sm, shipsEpsilon, allowGroupedKv);
+            AblationOptions.checkModeIn(c, em, evalEpsilon, allowGroupedKv);
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
