@@ -6,8 +6,6 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
-import dev.sahara.attribution.AttributionSettings;
-import dev.sahara.attribution.QueryShips;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.llama.Sampler;
 import dev.sahara.report.ResultFiles;
@@ -88,8 +86,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
-            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(sm, shipsEpsilon, 1, officialKl, true),
-                    new StderrProgress(err, "ships"));
+            double[][][] scores = AnalysisSupport.queryShips(w, sm, shipsEpsilon, officialKl, new StderrProgress(err, "ships"));
             double shipsSeconds = (System.nanoTime() - t0) / 1e9;
             List<List<HeadId>> top = new ArrayList<>();
             for (double[][] s : scores) top.add(AnalysisSupport.topHeads(s, maxK));
@@ -98,8 +95,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             ObjectNode so = o.putObject("ships");
             so.put("mode", sm.label);
             so.put("epsilon", shipsEpsilon);
-            so.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
-            so.put("position", "last prompt token");
+            AnalysisSupport.describeQueryShips(so, officialKl);
             so.put("ranking", "per prompt, heads by descending KL; ties to the lower (layer, head)");
             ObjectNode eo = o.putObject("eval_ablation");
             eo.put("mode", em.label);
