@@ -10,6 +10,7 @@ import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.llama.Sampler;
+import dev.sahara.model.Json;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -69,10 +70,9 @@ public final class AttributeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int rank = angle.rank();
-        boolean noPrefixReuse = !angle.prefixReuse();
         if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
         asr.check();
-        AttributionSettings settings = candidate.settings(angle);
+        AttributionSettings attribution = candidate.settings(angle);
         AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
@@ -80,16 +80,12 @@ public final class AttributeCommand implements Callable<Integer> {
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
-            ObjectNode logSettings = RunRecord.settings(w);
-            candidate.logSettings(logSettings);
-            logSettings.put("r_main", rank);
-            logSettings.put("group_size", groupSize);
-            logSettings.put("prefix_reuse", !noPrefixReuse);
+            ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
             long tLoad = System.nanoTime();
             Sahara.Result result;
             ObjectNode timingsFile;
             Sahara.checkGroupSize(w.model().config(), groupSize);
-            Sahara sahara = new Sahara(w.model(), w.encoded(), settings);
+            Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
             try (RunRecord.Logged log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
                 result = sahara.run(groupSize, log, new StderrProgress(err, "sahara"));
                 timingsFile = RunRecord.timings("attribute", w, log, resume != null);
@@ -103,7 +99,7 @@ public final class AttributeCommand implements Callable<Integer> {
             a.put("group_size", groupSize);
             a.put("activations", "final-norm hidden state at the last prompt token");
             a.put("score", "sum of principal angles (degrees) between the leading r_main left singular vectors, unablated vs ablated");
-            a.put("prefix_reuse", !noPrefixReuse);
+            a.put("prefix_reuse", attribution.prefixReuse());
             ArrayNode group = o.putArray("group");
             result.group().forEach(h -> group.add(h.label()));
             ArrayNode steps = o.putArray("steps");

@@ -34,12 +34,6 @@ public final class CandidateOptions {
         else o.putNull("epsilon");
     }
 
-    /** mode and ε as a resume log's settings record them: ε as its exact float text, so a resume compares it exactly. */
-    public void logSettings(ObjectNode o) {
-        o.put("mode", mode().label);
-        o.put("epsilon", Float.toString(epsilon()));
-    }
-
     /** The settings of a dataset-level run (the angle options say r_main and prefix reuse). */
     public AttributionSettings settings(AngleOptions angle) {
         return new AttributionSettings(mode(), epsilon(), angle.rank(), false, angle.prefixReuse());
