@@ -47,7 +47,7 @@ public final class SweepCommand implements Callable<Integer> {
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
-            ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());
+            ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;
