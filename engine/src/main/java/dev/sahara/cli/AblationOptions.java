@@ -26,11 +26,7 @@ public final class AblationOptions {
 
     public AblationMode mode() { return mode == null ? AblationMode.UNDIFF_Q : AblationMode.parse(mode); }
 
-    public float epsilon(float dflt) {
-        float e = epsilon == null ? dflt : epsilon;
-        if (!(e >= 0) || Float.isInfinite(e)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + e);
-        return e;
-    }
+    public float epsilon(float dflt) { return checkEpsilon("--epsilon", epsilon == null ? dflt : epsilon); }
 
     public Ablation ablation(ModelConfig c, float defaultEpsilon) {
         if (heads == null || heads.isBlank()) {
@@ -38,5 +34,19 @@ public final class AblationOptions {
             return Ablation.none();
         }
         return Ablation.of(HeadId.parseList(heads), mode(), epsilon(defaultEpsilon)).checkIn(c, allowGroupedKv);
+    }
+
+    /** ε as every ablation option takes it (whatever the option is called): a finite number >= 0. */
+    static float checkEpsilon(String option, float e) {
+        if (!(e >= 0) || Float.isInfinite(e)) throw new SaharaException(option + " must be a finite number >= 0, got " + e);
+        return e;
+    }
+
+    /**
+     * Refuses a K-mode under GQA unless {@code allowGroupedKv} (SPEC.md) before any work is done, for a command
+     * that ablates heads it has yet to find: one head stands for all, as the check does not depend on which.
+     */
+    static void checkModeIn(ModelConfig c, AblationMode mode, float epsilon, boolean allowGroupedKv) {
+        Ablation.none().with(new HeadId(0, 0), mode, epsilon).checkIn(c, allowGroupedKv);
     }
 }

@@ -2,7 +2,11 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.Progress;
+import dev.sahara.attribution.QueryShips;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.llama.Sampler;
 import dev.sahara.model.Json;
@@ -12,7 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Helpers shared by the analysis commands (ships-asr, course-correction). */
+/** Helpers shared by the analysis commands (ships, ships-asr, course-correction). */
 final class AnalysisSupport {
     private AnalysisSupport() {}
 
@@ -24,6 +28,17 @@ final class AnalysisSupport {
         boolean both = (s.decoding == null && s.topK == null) || "both".equals(s.decoding);
         if (!both) return List.of(s.sampler());
         return List.of(Sampler.GREEDY, new Sampler(s.topK == null ? 5 : s.topK, s.temperature, s.seed));
+    }
+
+    /** Query-level Ships: one layer × head matrix of KL per query (r_main and prefix reuse are dataset-level settings; they do not apply). */
+    static double[][][] queryShips(Workload w, AblationMode mode, float epsilon, boolean officialKl, Progress progress) {
+        return QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(mode, epsilon, 1, officialKl, true), progress);
+    }
+
+    /** kl and position: what a query-level Ships score is, in the result file. */
+    static void describeQueryShips(ObjectNode o, boolean officialKl) {
+        o.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
+        o.put("position", "last prompt token");
     }
 
     /** "greedy" or "top5": the short name used in file names. */
@@ -40,8 +55,22 @@ final class AnalysisSupport {
         return List.copyOf(all.subList(0, Math.min(k, all.size())));
     }
 
+    /**
+     * Writes one decoding's responses to {@code responses_{variant}_{decoding}.jsonl} in {@code out} and completes
+     * their row of the results (which starts with the command's own keys): decoding, asr, harmful, n, responses.
+     */
+    static void writeResponses(Path out, String variant, Sampler s, PerPromptAsr.Result r, ObjectNode row) {
+        String file = "responses_" + variant + "_" + shortName(s) + ".jsonl";
+        writeJsonl(out.resolve(file), r);
+        row.put("decoding", s.describe());
+        row.put("asr", r.asr());
+        row.put("harmful", r.harmful());
+        row.put("n", r.responses().size());
+        row.put("responses", file);
+    }
+
     /** One object per prompt: prompt, ablation, response (forced prefix + continuation), generated (judged), verdict, reason, matched_keyword. */
-    static void writeJsonl(Path file, PerPromptAsr.Result r) {
+    private static void writeJsonl(Path file, PerPromptAsr.Result r) {
         ResultFiles.writeJsonl(file, r.responses().stream().map(x -> {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("prompt", x.query());

@@ -3,9 +3,7 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.eval.AsrEvaluation;
-import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,11 +22,7 @@ public final class AsrCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AblationOptions ablation;
     @Mixin
@@ -42,18 +36,16 @@ public final class AsrCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        asr.check();
-        RefusalJudge judge = asr.judge();
+        AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
-            AsrEvaluation.Result r = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), a, asr.maxTokens, sampler, judge,
-                    asr.batchSize, new StderrProgress(err, "asr"));
+            AsrEvaluation.Result r = asrSettings.run(w, a, sampler, new StderrProgress(err, "asr"));
             ObjectNode o = w.metadata("asr");
-            o.setAll(AsrReport.settings(judge, sampler, asr.maxTokens));
+            o.setAll(asrSettings.describe(sampler));
             o.setAll(AsrReport.summary(r, a, "responses.jsonl"));
             ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("asr", w, (System.nanoTime() - t0) / 1e9));
             AsrReport.writeJsonl(out.resolve("responses.jsonl"), r);

@@ -37,6 +37,12 @@ public final class AsrOptions {
         return j;
     }
 
+    /** The checked settings; a command may call {@link #check()} earlier, to report these options before its own. */
+    AsrSettings settings() {
+        check();
+        return new AsrSettings(judge(), maxTokens, batchSize);
+    }
+
     public void check() {
         if (maxTokens < 1) throw new SaharaException("--max-tokens must be >= 1, got " + maxTokens);
         if (batchSize < 1) throw new SaharaException("--batch-size must be >= 1, got " + batchSize);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.eval.RefusalJudge;
-import dev.sahara.llama.Sampler;
 import dev.sahara.model.Json;
 import dev.sahara.report.ResultFiles;
 
@@ -13,14 +12,6 @@ import java.nio.file.Path;
 /** ASR result as JSON and the per-prompt JSONL (query, response, verdict, matched keyword). */
 final class AsrReport {
     private AsrReport() {}
-
-    static ObjectNode settings(RefusalJudge judge, Sampler sampler, int maxTokens) {
-        ObjectNode o = Json.MAPPER.createObjectNode();
-        o.put("judge", judge.describe());
-        o.put("decoding", sampler.describe());
-        o.put("max_new_tokens", maxTokens);
-        return o;
-    }
 
     static ObjectNode summary(AsrEvaluation.Result r, Ablation ablation, String responsesFile) {
         ObjectNode o = Json.MAPPER.createObjectNode();

@@ -9,9 +9,8 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
 import dev.sahara.eval.AsrEvaluation;
-import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
+import dev.sahara.model.Json;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -41,11 +40,7 @@ public final class AttributeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AsrOptions asr;
     @Mixin
@@ -75,27 +70,22 @@ public final class AttributeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int rank = angle.rank();
-        boolean noPrefixReuse = !angle.prefixReuse();
         if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
         asr.check();
-        AttributionSettings settings = candidate.settings(angle);
-        RefusalJudge judge = asr.judge();
+        AttributionSettings attribution = candidate.settings(angle);
+        AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
-            ObjectNode logSettings = RunRecord.settings(w);
-            candidate.logSettings(logSettings);
-            logSettings.put("r_main", rank);
-            logSettings.put("group_size", groupSize);
-            logSettings.put("prefix_reuse", !noPrefixReuse);
+            ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
             long tLoad = System.nanoTime();
             Sahara.Result result;
             ObjectNode timingsFile;
             Sahara.checkGroupSize(w.model().config(), groupSize);
-            Sahara sahara = new Sahara(w.model(), w.encoded(), settings);
+            Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
             try (RunRecord.Logged log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
                 result = sahara.run(groupSize, log, new StderrProgress(err, "sahara"));
                 timingsFile = RunRecord.timings("attribute", w, log, resume != null);
@@ -109,7 +99,7 @@ public final class AttributeCommand implements Callable<Integer> {
             a.put("group_size", groupSize);
             a.put("activations", "final-norm hidden state at the last prompt token");
             a.put("score", "sum of principal angles (degrees) between the leading r_main left singular vectors, unablated vs ablated");
-            a.put("prefix_reuse", !noPrefixReuse);
+            a.put("prefix_reuse", attribution.prefixReuse());
             ArrayNode group = o.putArray("group");
             result.group().forEach(h -> group.add(h.label()));
             ArrayNode steps = o.putArray("steps");
@@ -127,12 +117,10 @@ public final class AttributeCommand implements Callable<Integer> {
             AsrEvaluation.Result before = null, after = null;
             if (!noAsr) {
                 Ablation groupAblation = Ablation.of(result.group(), AblationMode.UNDIFF_Q, asrEpsilon);
-                before = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), Ablation.none(), asr.maxTokens, sampler, judge,
-                        asr.batchSize, new StderrProgress(err, "asr before"));
-                after = AsrEvaluation.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), groupAblation, asr.maxTokens, sampler, judge,
-                        asr.batchSize, new StderrProgress(err, "asr after"));
+                before = asrSettings.run(w, Ablation.none(), sampler, new StderrProgress(err, "asr before"));
+                after = asrSettings.run(w, groupAblation, sampler, new StderrProgress(err, "asr after"));
                 ObjectNode ao = o.putObject("asr");
-                ao.setAll(AsrReport.settings(judge, sampler, asr.maxTokens));
+                ao.setAll(asrSettings.describe(sampler));
                 ao.put("ablation_mode", AblationMode.UNDIFF_Q.label);
                 ao.put("ablation_epsilon", asrEpsilon);
                 ao.set("before", AsrReport.summary(before, Ablation.none(), "responses_before.jsonl"));
@@ -181,7 +169,7 @@ public final class AttributeCommand implements Callable<Integer> {
     private String markdown(Workload w, Sahara.Result r, AsrEvaluation.Result before, AsrEvaluation.Result after) {
         StringBuilder sb = new StringBuilder("# Sahara attribution\n\n");
         sb.append("| setting | value |\n|---|---|\n");
-        sb.append("| model | `").append(model.model).append("` (").append(w.model().config().architecture()).append(", ")
+        sb.append("| model | `").append(w.modelOptions().model).append("` (").append(w.model().config().architecture()).append(", ")
                 .append(w.model().config().numLayers()).append(" layers × ").append(w.model().config().numHeads()).append(" heads) |\n");
         sb.append("| dataset | ").append(w.dataset().source()).append(" |\n");
         sb.append("| prompt format | ").append(w.format().label()).append(" |\n");

@@ -1,10 +1,7 @@
 package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.SaharaException;
-import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
-import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.model.ModelConfig;
 import picocli.CommandLine.Option;
@@ -23,14 +20,11 @@ public final class CandidateOptions {
 
     public AblationMode mode() { return AblationMode.parse(mode); }
 
-    public float epsilon() {
-        if (!(epsilon >= 0) || Float.isInfinite(epsilon)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + epsilon);
-        return epsilon;
-    }
+    public float epsilon() { return AblationOptions.checkEpsilon("--epsilon", epsilon); }
 
     /** Refuses a K-mode under GQA unless --allow-grouped-kv (SPEC.md). */
     public void checkAllowed(ModelConfig c) {
-        if (mode().touchesKvHead()) Ablation.none().with(new HeadId(0, 0), mode(), epsilon()).checkIn(c, allowGroupedKv);
+        if (mode().touchesKvHead()) AblationOptions.checkModeIn(c, mode(), epsilon(), allowGroupedKv);
     }
 
     /** mode and ε as result files record them: ε is null for the mean modes, which have none. */
@@ -38,12 +32,6 @@ public final class CandidateOptions {
         o.put("mode", mode().label);
         if (mode().usesEpsilon()) o.put("epsilon", epsilon());
         else o.putNull("epsilon");
-    }
-
-    /** mode and ε as a resume log's settings record them: ε as its exact float text, so a resume compares it exactly. */
-    public void logSettings(ObjectNode o) {
-        o.put("mode", mode().label);
-        o.put("epsilon", Float.toString(epsilon()));
     }
 
     /** The settings of a dataset-level run (the angle options say r_main and prefix reuse). */

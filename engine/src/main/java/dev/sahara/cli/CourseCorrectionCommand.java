@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.eval.PerPromptAsr;
-import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,11 +29,7 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AblationOptions ablation;
     @Mixin
@@ -56,23 +50,17 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
     public Integer call() {
         asr.check();
         if (responsePrefix.isEmpty()) throw new SaharaException("--response-prefix must not be empty");
-        RefusalJudge judge = asr.judge();
+        AsrSettings asrSettings = asr.settings();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
-            int[] prefixIds = w.tokenizer().encode(responsePrefix, false);
+            ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
             ObjectNode o = w.metadata("course-correction");
-            o.setAll(AsrReport.settings(judge, Sampler.GREEDY, asr.maxTokens));
-            o.remove("decoding");
-            ArrayNode dec = o.putArray("decodings");
-            for (Sampler s : samplers) dec.add(s.describe());
-            o.put("response_prefix", responsePrefix);
-            ArrayNode pids = o.putArray("response_prefix_token_ids");
-            for (int id : prefixIds) pids.add(id);
-            o.put("judged_text", "generated continuation after the forced prefix (the prefix is not judged)");
+            o.setAll(asrSettings.describe(samplers));
+            prefix.describe(o);
             o.put("ablation", a.toString());
             ArrayNode results = o.putArray("results");
             StringBuilder summary = new StringBuilder();
@@ -80,19 +68,12 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
             for (Ablation v : variants) {
                 String name = v.isEmpty() ? "base" : "ablated";
                 for (Sampler s : samplers) {
-                    String file = "responses_" + name + "_" + AnalysisSupport.shortName(s) + ".jsonl";
-                    PerPromptAsr.Result r = PerPromptAsr.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(),
-                            Collections.nCopies(w.encoded().size(), v), prefixIds, asr.maxTokens, s, judge, asr.batchSize,
+                    PerPromptAsr.Result r = asrSettings.runPerPrompt(w, Collections.nCopies(w.encoded().size(), v), prefix, s,
                             new StderrProgress(err, name + " " + AnalysisSupport.shortName(s)));
-                    AnalysisSupport.writeJsonl(out.resolve(file), r);
                     ObjectNode ro = results.addObject();
                     ro.put("variant", name);
                     ro.put("ablation", v.toString());
-                    ro.put("decoding", s.describe());
-                    ro.put("asr", r.asr());
-                    ro.put("harmful", r.harmful());
-                    ro.put("n", r.responses().size());
-                    ro.put("responses", file);
+                    AnalysisSupport.writeResponses(out, name, s, r, ro);
                     summary.append(String.format(Locale.ROOT, "%-8s %-7s ASR %.3f (%d/%d)%n", name, AnalysisSupport.shortName(s), r.asr(), r.harmful(), r.responses().size()));
                 }
             }

@@ -2,6 +2,7 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
+import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.model.Json;
 import dev.sahara.report.CandidateLog;
 import dev.sahara.report.ResultFiles;
@@ -21,8 +22,12 @@ final class RunRecord {
 
     private RunRecord() {}
 
-    /** The inputs and settings common to every resumable command; the command adds its own. */
-    static ObjectNode settings(Workload w) {
+    /**
+     * The settings of a dataset-level Ships log (sweep, attribute): the inputs, the candidate ablation (ε as its exact
+     * float text, so a resume compares it exactly), r_main, the command's own settings, prefix reuse. The order is
+     * part of the settings hash, so logs written before stay resumable only while it stays.
+     */
+    static ObjectNode settings(Workload w, AttributionSettings attribution, ObjectNode commandSettings) {
         ObjectNode s = Json.MAPPER.createObjectNode();
         s.put("engine_version", EngineVersion.version());
         s.put("engine_commit", EngineVersion.gitCommit());
@@ -35,6 +40,11 @@ final class RunRecord {
         s.put("prompt_tokens_sha256", CandidateLog.tokensFingerprint(w.encoded()));
         s.put("backend", w.model().backend().name());
         s.put("precision", w.modelOptions().precisionDescription());
+        s.put("mode", attribution.mode().label);
+        s.put("epsilon", Float.toString(attribution.epsilon()));
+        s.put("r_main", attribution.rMain());
+        s.setAll(commandSettings);
+        s.put("prefix_reuse", attribution.prefixReuse());
         return s;
     }
 

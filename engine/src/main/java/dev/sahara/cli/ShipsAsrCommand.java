@@ -6,12 +6,8 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
-import dev.sahara.attribution.AttributionSettings;
-import dev.sahara.attribution.QueryShips;
 import dev.sahara.eval.PerPromptAsr;
-import dev.sahara.eval.RefusalJudge;
 import dev.sahara.llama.Sampler;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,11 +31,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     AsrOptions asr;
 
@@ -80,22 +72,21 @@ public final class ShipsAsrCommand implements Callable<Integer> {
         List<Integer> kList = AnalysisSupport.intList("--k", ks);
         AblationMode sm = AblationMode.parse(shipsMode);
         AblationMode em = evalMode == null ? sm : AblationMode.parse(evalMode);
-        if (!(shipsEpsilon >= 0) || Float.isInfinite(shipsEpsilon)) throw new SaharaException("--ships-epsilon must be a finite number >= 0, got " + shipsEpsilon);
-        if (!(evalEpsilon >= 0) || Float.isInfinite(evalEpsilon)) throw new SaharaException("--epsilon must be a finite number >= 0, got " + evalEpsilon);
-        RefusalJudge judge = asr.judge();
+        AblationOptions.checkEpsilon("--ships-epsilon", shipsEpsilon);
+        AblationOptions.checkEpsilon("--epsilon", evalEpsilon);
+        AsrSettings asrSettings = asr.settings();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             var c = w.model().config();
             int maxK = kList.getLast();
             if (maxK > c.numLayers() * c.numHeads()) throw new SaharaException("--k: " + maxK + " is more than the model's " + c.numLayers() * c.numHeads() + " heads");
-            Ablation.none().with(new HeadId(0, 0), sm, shipsEpsilon).checkIn(c, allowGroupedKv);
-            Ablation.none().with(new HeadId(0, 0), em, evalEpsilon).checkIn(c, allowGroupedKv);
-            int[] prefixIds = responsePrefix == null ? new int[0] : w.tokenizer().encode(responsePrefix, false);
+            AblationOptions.checkModeIn(c, sm, shipsEpsilon, allowGroupedKv);
+            AblationOptions.checkModeIn(c, em, evalEpsilon, allowGroupedKv);
+            ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
-            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(sm, shipsEpsilon, 1, officialKl, true),
-                    new StderrProgress(err, "ships"));
+            double[][][] scores = AnalysisSupport.queryShips(w, sm, shipsEpsilon, officialKl, new StderrProgress(err, "ships"));
             double shipsSeconds = (System.nanoTime() - t0) / 1e9;
             List<List<HeadId>> top = new ArrayList<>();
             for (double[][] s : scores) top.add(AnalysisSupport.topHeads(s, maxK));
@@ -104,20 +95,13 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             ObjectNode so = o.putObject("ships");
             so.put("mode", sm.label);
             so.put("epsilon", shipsEpsilon);
-            so.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
-            so.put("position", "last prompt token");
+            AnalysisSupport.describeQueryShips(so, officialKl);
             so.put("ranking", "per prompt, heads by descending KL; ties to the lower (layer, head)");
             ObjectNode eo = o.putObject("eval_ablation");
             eo.put("mode", em.label);
             eo.put("epsilon", evalEpsilon);
-            o.setAll(AsrReport.settings(judge, Sampler.GREEDY, asr.maxTokens));
-            o.remove("decoding");
-            ArrayNode dec = o.putArray("decodings");
-            for (Sampler s : samplers) dec.add(s.describe());
-            o.put("response_prefix", responsePrefix);
-            ArrayNode pids = o.putArray("response_prefix_token_ids");
-            for (int id : prefixIds) pids.add(id);
-            o.put("judged_text", responsePrefix == null ? "generated text only" : "generated continuation after the forced prefix (the prefix is not judged)");
+            o.setAll(asrSettings.describe(samplers));
+            prefix.describe(o);
             ArrayNode ko = o.putArray("ks");
             kList.forEach(ko::add);
 
@@ -131,17 +115,8 @@ public final class ShipsAsrCommand implements Callable<Integer> {
                 for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, k), em, evalEpsilon).checkIn(c, allowGroupedKv));
                 for (int si = 0; si < samplers.size(); si++) {
                     Sampler s = samplers.get(si);
-                    String file = "responses_k" + k + "_" + AnalysisSupport.shortName(s) + ".jsonl";
-                    PerPromptAsr.Result r = PerPromptAsr.run(w.model(), w.tokenizer(), w.dataset().prompts(), w.encoded(), per, prefixIds, asr.maxTokens, s, judge,
-                            asr.batchSize, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));
-                    AnalysisSupport.writeJsonl(out.resolve(file), r);
-                    ObjectNode ro = results.addObject();
-                    ro.put("k", k);
-                    ro.put("decoding", s.describe());
-                    ro.put("asr", r.asr());
-                    ro.put("harmful", r.harmful());
-                    ro.put("n", r.responses().size());
-                    ro.put("responses", file);
+                    PerPromptAsr.Result r = asrSettings.runPerPrompt(w, per, prefix, s, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));
+                    AnalysisSupport.writeResponses(out, "k" + k, s, r, results.addObject().put("k", k));
                     asrTable[ki][si] = r.asr();
                 }
                 summary.append(k);

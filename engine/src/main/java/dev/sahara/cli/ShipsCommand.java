@@ -2,9 +2,6 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.attribution.AttributionSettings;
-import dev.sahara.attribution.QueryShips;
-import dev.sahara.model.PromptFormat;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -27,11 +24,7 @@ public final class ShipsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     CandidateOptions candidate;
 
@@ -49,12 +42,11 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Workload w = text != null ? Workload.single(model, text, prompt, PromptFormat.TEMPLATE) : Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
-            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), new AttributionSettings(candidate.mode(), candidate.epsilon(), 1, officialKl, true),
-                    new StderrProgress(spec.commandLine().getErr(), "ships"));
+            double[][][] scores = AnalysisSupport.queryShips(w, candidate.mode(), candidate.epsilon(), officialKl, new StderrProgress(spec.commandLine().getErr(), "ships"));
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();
             double[][] mean = new double[layers][heads];
             for (double[][] p : scores) for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) mean[l][h] += p[l][h] / scores.length;
@@ -62,8 +54,7 @@ public final class ShipsCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("ships");
             ObjectNode s = o.putObject("ships");
             candidate.describe(s);
-            s.put("kl", officialKl ? "official: sum (p+1e-12) log((p+1e-12)/(q+1e-12)), no renormalisation" : "KL(p || p_h) from log-softmax, natural log");
-            s.put("position", "last prompt token");
+            AnalysisSupport.describeQueryShips(s, officialKl);
             o.set("mean_scores", ScoreTables.toJson(mean));
             ArrayNode prompts = o.putArray("prompts");
             for (int p = 0; p < scores.length; p++) {

@@ -3,7 +3,7 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
-import dev.sahara.model.PromptFormat;
+import dev.sahara.model.Json;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -25,11 +25,7 @@ public final class SweepCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
     @Mixin
-    ModelOptions model;
-    @Mixin
-    DatasetOptions data;
-    @Mixin
-    PromptOptions prompt;
+    WorkloadOptions workload;
     @Mixin
     CandidateOptions candidate;
     @Mixin
@@ -48,15 +44,10 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
-        int rank = angle.rank();
-        boolean noPrefixReuse = !angle.prefixReuse();
-        try (Workload w = Workload.load(model, data, prompt, PromptFormat.TEMPLATE)) {
+        try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
-            ObjectNode settings = RunRecord.settings(w);
-            candidate.logSettings(settings);
-            settings.put("r_main", rank);
-            settings.put("prefix_reuse", !noPrefixReuse);
+            ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;
@@ -68,8 +59,8 @@ public final class SweepCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("sweep");
             ObjectNode s = o.putObject("sweep");
             candidate.describe(s);
-            s.put("r_main", rank);
-            s.put("prefix_reuse", !noPrefixReuse);
+            s.put("r_main", attribution.rMain());
+            s.put("prefix_reuse", attribution.prefixReuse());
             o.set("scores", ScoreTables.toJson(scores));
             timings.putObject("timings_seconds").put("sweep", (System.nanoTime() - t0) / 1e9);
             ResultFiles.writeJson(out.resolve("timings.json"), timings);

@@ -1,0 +1,19 @@
+package dev.sahara.cli;
+
+import dev.sahara.model.PromptFormat;
+import picocli.CommandLine.Mixin;
+
+/** What a dataset-level command runs on: the model, the queries and their prompt format (template unless --format says otherwise). */
+public final class WorkloadOptions {
+    @Mixin
+    ModelOptions model;
+    @Mixin
+    DatasetOptions data;
+    @Mixin
+    PromptOptions prompt;
+
+    Workload load() { return Workload.load(model, data, prompt, PromptFormat.TEMPLATE); }
+
+    /** One inline query ({@code --prompt}) instead of --dataset. */
+    Workload single(String query) { return Workload.single(model, query, prompt, PromptFormat.TEMPLATE); }
+}
