@@ -63,12 +63,13 @@ public class DecodeBench {
     /** The step's top-1 id and logit, as greedy generation (Generator) asks for them. */
     final int[] topId = new int[1];
     final float[] topLogit = new float[1];
+    final LlamaModel.LogitsReader top1 = LlamaModel.LogitsReader.topK(1, topId, topLogit);
 
     @Benchmark
     public int decodeStep() {
         if (position == PROMPT + MAX_NEW) position = PROMPT;
         TokenBatch one = new TokenBatch(new int[] {token}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position}, new int[] {0}));
-        opened.model().step(one, cache, ablation, 1, topId, topLogit);
+        opened.model().step(one, cache, ablation, top1);
         position++;
         token = 3 + (token * 31 + 17) % 1000;
         return topId[0];

@@ -75,6 +75,7 @@ public final class OpProfile {
         }
         @Override public void swiglu(Tensor g, Tensor u) { time("swiglu", () -> b.swiglu(g, u)); }
         @Override public boolean topK(Tensor logits, int k, int[] ids, float[] values) { return time("topK", () -> b.topK(logits, k, ids, values)); }
+        @Override public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) { time("klDivergence", () -> b.klDivergence(p, q, official, out)); }
         @Override public void add(Tensor x, Tensor y) { time("add", () -> b.add(x, y)); }
         @Override public void copy(Tensor d, Tensor s) { time("copy", () -> b.copy(d, s)); }
         @Override public void close() { b.close(); }
@@ -104,7 +105,7 @@ public final class OpProfile {
             Runnable decode = () -> {
                 if (position[0] == prompt + maxNew) position[0] = prompt;
                 TokenBatch one = new TokenBatch(new int[] {token[0]}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position[0]++}, new int[] {0}));
-                m.step(one, cache, Ablation.none(), 1, topId, topLogit);
+                m.step(one, cache, Ablation.none(), LlamaModel.LogitsReader.topK(1, topId, topLogit));
                 token[0] = 3 + (token[0] * 31 + 17) % 1000;
             };
             result.put("decode, ms per token", measure(timed, decode, 1, 2_000_000_000L, 3_000_000_000L));

@@ -42,10 +42,21 @@ public final class CandidateRunner {
     public LlamaModel.Result runCandidate(Ablation base, HeadId head, AblationMode mode, float epsilon, LlamaModel.Outputs outputs) {
         Ablation candidate = base.with(head, mode, epsilon);
         if (!prefixReuse) return model.forward(batch, candidate, outputs);
+        return model.forwardFrom(residualsFor(base), head.layer(), candidate, outputs);
+    }
+
+    /** As above, handing the last-row logits to {@code reader} where they are (e.g. KL against a base on the backend). */
+    public void runCandidate(Ablation base, HeadId head, AblationMode mode, float epsilon, LlamaModel.LogitsReader reader) {
+        Ablation candidate = base.with(head, mode, epsilon);
+        if (!prefixReuse) model.forward(batch, candidate, reader);
+        else model.forwardFrom(residualsFor(base), head.layer(), candidate, reader);
+    }
+
+    private LlamaModel.Residuals residualsFor(Ablation base) {
         if (residuals == null || !residuals.base().equals(base)) {
             residuals = null;   // let the previous step's cache go before the next is allocated
             residuals = model.captureResiduals(batch, base, qkvFits());
         }
-        return model.forwardFrom(residuals, head.layer(), candidate, outputs);
+        return residuals;
     }
 }

@@ -2,6 +2,7 @@ package dev.sahara.attribution;
 
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.backend.Tensor;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.ModelConfig;
@@ -21,16 +22,22 @@ public final class QueryShips {
         ModelConfig c = model.config();
         dev.sahara.llama.MemoryPlan.of(c, prompts, s.prefixReuse(), true, dev.sahara.llama.MemoryPlan.mappedBytes(model.checkpoint())).check(Runtime.getRuntime().maxMemory());
         CandidateRunner runner = new CandidateRunner(model, TokenBatch.pack(prompts), s.prefixReuse());
-        float[][] base = runner.run(Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+        // The unablated logits go to the backend once; each candidate's KL against them is computed there, so only
+        // (prompts) numbers per candidate come back.
+        float[][] baseRows = runner.run(Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+        Tensor base = model.backend().allocate(prompts.size(), c.vocabSize());   // (prompts, vocab)
+        float[] flat = new float[prompts.size() * c.vocabSize()];
+        for (int p = 0; p < prompts.size(); p++) System.arraycopy(baseRows[p], 0, flat, p * c.vocabSize(), c.vocabSize());
+        model.backend().upload(base, flat);
+        double[] kl = new double[prompts.size()];
+        LlamaModel.LogitsReader klFromBase = LlamaModel.LogitsReader.klFrom(base, s.officialKl(), kl);
         double[][][] scores = new double[prompts.size()][c.numLayers()][c.numHeads()];
         int total = c.numLayers() * c.numHeads(), done = 0;
         for (int l = 0; l < c.numLayers(); l++) {
             for (int h = 0; h < c.numHeads(); h++) {
                 HeadId id = new HeadId(l, h);
-                float[][] ablated = runner.runCandidate(Ablation.none(), id, s.mode(), s.epsilon(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
-                for (int p = 0; p < prompts.size(); p++) {
-                    scores[p][l][h] = s.officialKl() ? Divergence.officialKl(base[p], ablated[p]) : Divergence.kl(base[p], ablated[p]);
-                }
+                runner.runCandidate(Ablation.none(), id, s.mode(), s.epsilon(), klFromBase);
+                for (int p = 0; p < prompts.size(); p++) scores[p][l][h] = kl[p];
                 progress.update(++done, total, id.label());
             }
         }

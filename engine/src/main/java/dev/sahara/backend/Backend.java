@@ -83,6 +83,17 @@ public interface Backend extends AutoCloseable {
         return finite;
     }
 
+    /**
+     * out[r] = KL(softmax(p[r]) ‖ softmax(q[r])) for each row r of two (rows, vocab) logits tensors, in double, exactly
+     * as {@link Divergence#kl} ({@code official}: {@link Divergence#officialKl}): query-level Ships without
+     * downloading either.
+     */
+    default void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
+        float[] pp = download(p), qq = download(q);
+        int n = p.cols();
+        for (int r = 0; r < p.rows(); r++) out[r] = Divergence.kl(pp, r * n, qq, r * n, n, official);
+    }
+
     /** x += y. */
     void add(Tensor x, Tensor y);
 

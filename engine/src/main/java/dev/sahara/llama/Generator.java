@@ -54,8 +54,8 @@ public final class Generator {
         int k = sampler.candidates(model.config().vocabSize());
         int[] topIds = new int[n * k];
         float[] topLogits = new float[n * k];
-        model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)),
-                cache, ablation, k, topIds, topLogits);
+        LlamaModel.LogitsReader top = LlamaModel.LogitsReader.topK(k, topIds, topLogits);
+        model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)), cache, ablation, top);
 
         SplittableRandom[] random = new SplittableRandom[n];
         for (int s = 0; s < n; s++) random[s] = sampler.randomFor(firstIndex + s);
@@ -76,7 +76,7 @@ public final class Generator {
                 past[i] = length[s] + out.get(s).size() - 1;
                 cs[i] = cacheStart[s];
             }
-            model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation, k, topIds, topLogits);
+            model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation, top);
             List<Integer> still = new ArrayList<>();
             for (int i = 0; i < m; i++) {
                 int s = active.get(i);

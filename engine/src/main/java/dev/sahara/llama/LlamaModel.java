@@ -152,12 +152,15 @@ public final class LlamaModel implements AutoCloseable {
      * residuals. {@code ablation} must equal the residuals' base ablation on every layer below fromLayer.
      */
     public Result forwardFrom(Residuals r, int fromLayer, Ablation ablation, Outputs outputs) {
+        return run(r.batch(), null, ablation, start(r, fromLayer, ablation), null, outputs, null);
+    }
+
+    private Start start(Residuals r, int fromLayer, Ablation ablation) {
         if (fromLayer < 0 || fromLayer >= c.numLayers()) throw new IllegalArgumentException("fromLayer " + fromLayer);
         if (!ablation.below(fromLayer).equals(r.base().below(fromLayer))) {
             throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
         }
-        return run(r.batch(), null, ablation, new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]), null, outputs,
-                null);
+        return new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]);
     }
 
     /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
@@ -166,42 +169,60 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * A step that keeps the logits on the backend and gives each sequence's k largest: ids[s·k + j] (token ids) and
-     * values[s·k + j] (their logits), largest first, equal logits by lower id ({@link TopK}) — what greedy decoding
-     * (k = 1) and top-k sampling need. Nothing vocabulary-sized is downloaded or allocated. ids and values hold at
-     * least sequences · k elements.
+     * Reads each sequence's last-row logits, a (sequences, vocab) tensor, where they are — on the backend — instead of
+     * downloading them into a {@link Result}; returns false when it met a value that is not finite (the forward is
+     * then re-run op by op to name where it first appeared).
      */
-    public void step(TokenBatch batch, KvCache cache, Ablation ablation, int k, int[] ids, float[] values) {
-        if (k < 1 || k > c.vocabSize()) throw new IllegalArgumentException("top " + k + " of a vocabulary of " + c.vocabSize());
-        if (ids.length < batch.size() * k || values.length < batch.size() * k) {
-            throw new IllegalArgumentException("top-" + k + " arrays of " + ids.length + "/" + values.length + " for " + batch.size() + " sequences");
-        }
-        run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, new TopRequest(k, ids, values));
-    }
+    @FunctionalInterface
+    public interface LogitsReader {
+        boolean read(Backend backend, Tensor lastLogits);
 
-    /** The top-k request of a step: filled in by the head instead of downloading the logits. */
-    private static final class TopRequest {
-        final int k;
-        final int[] ids;
-        final float[] values;
-        boolean finite = true;
+        /**
+         * Each sequence's k largest logits into ids[s·k + j] (token ids) and values[s·k + j], largest first, equal
+         * logits by lower id ({@link TopK}): what greedy decoding (k = 1) and top-k sampling need.
+         */
+        static LogitsReader topK(int k, int[] ids, float[] values) { return (b, logits) -> b.topK(logits, k, ids, values); }
 
-        TopRequest(int k, int[] ids, float[] values) {
-            this.k = k;
-            this.ids = ids;
-            this.values = values;
+        /** out[s] = KL(softmax(base[s]) ‖ softmax(logits[s])), base a (sequences, vocab) tensor on the same backend. */
+        static LogitsReader klFrom(Tensor base, boolean official, double[] out) {
+            return (b, logits) -> {
+                b.klDivergence(base, logits, official, out);
+                for (double d : out) if (!Double.isFinite(d)) return false;
+                return true;
+            };
         }
     }
+
+    /** {@link #forward} handing the last-row logits to {@code reader} instead of downloading them. */
+    public void forward(TokenBatch batch, Ablation ablation, LogitsReader reader) {
+        run(batch, null, ablation, null, null, Outputs.LAST_LOGITS, reader);
+    }
+
+    /** {@link #forwardFrom} handing the last-row logits to {@code reader} instead of downloading them. */
+    public void forwardFrom(Residuals r, int fromLayer, Ablation ablation, LogitsReader reader) {
+        run(r.batch(), null, ablation, start(r, fromLayer, ablation), null, Outputs.LAST_LOGITS, reader);
+    }
+
+    /**
+     * {@link #step} handing the last-row logits to {@code reader}: with {@link LogitsReader#topK} nothing
+     * vocabulary-sized is downloaded or allocated per token.
+     */
+    public void step(TokenBatch batch, KvCache cache, Ablation ablation, LogitsReader reader) {
+        run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, reader);
+    }
+
+    /** What the inner run returns when a reader met a value that is not finite. */
+    private static final Result NOT_FINITE = new Result(null, null, null);
 
     /** {@code cache}: a real KV cache, or null for a prefill that is not continued. */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, TopRequest top) {
-        Result r = run(batch, cache, ablation, start, capture, outputs, top, null);
-        if ((top == null || top.finite) && NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits())
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, LogitsReader reader) {
+        Result r = run(batch, cache, ablation, start, capture, outputs, reader, null);
+        if (r != NOT_FINITE && NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits())
                 && NumericGuard.allFinite(r.finalNormLast())) return r;
         // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
         // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
         NumericGuard guard = new NumericGuard(b, batch, ablation);
-        run(batch, cache, ablation, null, null, outputs, top, guard);
+        run(batch, cache, ablation, null, null, outputs, reader, guard);
         throw guard.notFound();
     }
 
@@ -209,7 +230,7 @@ public final class LlamaModel implements AutoCloseable {
      * The forward. {@code start}: begin at that layer from a cached residual (null: embed the tokens);
      * {@code capture}: keep each layer's input (and q/k/v when it has room for them) into it.
      */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, TopRequest top,
+    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, LogitsReader reader,
                        NumericGuard g) {
         AttentionLayout layout = batch.layout();
         checkLength(layout);
@@ -310,10 +331,7 @@ public final class LlamaModel implements AutoCloseable {
                 Tensor logits = outputs.allLogits() ? b.allocate(T, c.vocabSize()) : last.logits();
                 b.matmul(logits, h, w.lmHead(), null);
                 if (g != null) g.check(c.numLayers(), "lm_head", logits);
-                if (top != null) {   // decoding: only the top k of each row leave the backend
-                    top.finite = b.topK(logits, top.k, top.ids, top.values);
-                    return new Result(null, null, finalNorm);
-                }
+                if (reader != null) return reader.read(b, logits) ? new Result(null, null, finalNorm) : NOT_FINITE;
                 float[][] rows = split(b.download(logits), c.vocabSize());
                 if (outputs.allLogits()) allLogits = rows;
                 if (outputs.lastLogits()) {

@@ -1,6 +1,7 @@
 package dev.sahara.attribution;
 
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.backend.Divergence;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.backend.reference.ReferenceBackend;
@@ -97,6 +98,30 @@ class AttributionTest {
                 maxKl = Math.max(maxKl, b[p][l][h]);
             }
             assertTrue(maxKl > 1e-3, "ablating a head of a random model moves the distribution measurably: " + maxKl);
+        }
+    }
+
+    /** The KL computed where the logits are (Backend.klDivergence) equals Divergence on the downloaded rows, bit for bit. */
+    @Test
+    void queryShipsEqualsKlOfTheDownloadedLogits() {
+        try (LlamaModel m = cpu("qwen2-bias-bf16")) {
+            var c = m.config();
+            dev.sahara.llama.TokenBatch batch = dev.sahara.llama.TokenBatch.pack(prompts());
+            float[][] base = m.forward(batch, dev.sahara.ablate.Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            for (boolean official : new boolean[] {false, true}) {
+                for (boolean reuse : new boolean[] {false, true}) {
+                    AttributionSettings s = new AttributionSettings(AblationMode.UNDIFF_Q, 1e-5f, 1, official, reuse);
+                    double[][][] got = QueryShips.compute(m, prompts(), s, Progress.NONE);
+                    for (int l = 0; l < c.numLayers(); l++) for (int h = 0; h < c.numHeads(); h++) {
+                        float[][] ablated = m.forward(batch, dev.sahara.ablate.Ablation.of(List.of(new HeadId(l, h)), AblationMode.UNDIFF_Q, 1e-5f),
+                                LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+                        for (int p = 0; p < base.length; p++) {
+                            double expected = official ? Divergence.officialKl(base[p], ablated[p]) : Divergence.kl(base[p], ablated[p]);
+                            assertEquals(expected, got[p][l][h], 0.0, "official " + official + ", reuse " + reuse + ", prompt " + p + " " + new HeadId(l, h));
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -64,7 +64,7 @@ class ForwardBuffersTest {
             int k = 5;
             int[] ids = new int[3 * k];
             float[] values = new float[3 * k];
-            assertTopK(a.step(first, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(first, cb, Ablation.none(), k, ids, values),
+            assertTopK(a.step(first, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(first, cb, Ablation.none(), LlamaModel.LogitsReader.topK(k, ids, values)),
                     ids, values, name + " prefill");
             for (int t = 0; t < 4; t++) {
                 int m = t < 2 ? 3 : 1;   // three sequences, then one
@@ -77,7 +77,7 @@ class ForwardBuffersTest {
                     cs[s] = cacheStart[s];
                 }
                 TokenBatch step = new TokenBatch(tokens, new dev.sahara.backend.AttentionLayout(rowStart, one, past, cs));
-                assertTopK(a.step(step, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(step, cb, Ablation.none(), k, ids, values),
+                assertTopK(a.step(step, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(step, cb, Ablation.none(), LlamaModel.LogitsReader.topK(k, ids, values)),
                         ids, values, name + " step " + t);
             }
         }

@@ -244,6 +244,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
+        float[] pp = f(p), qq = f(q);
+        int n = p.cols();
+        parallel.forRange(p.rows(), r -> out[r] = dev.sahara.backend.Divergence.kl(pp, r * n, qq, r * n, n, official));
+    }
+
+    @Override
     public void add(Tensor x, Tensor y) {
         float[] a = f(x), b = f(y);
         int i = 0, upper = F.loopBound(a.length);

@@ -323,6 +323,22 @@ public final class CudaBackend implements Backend {
         return all;
     }
 
+    /** kernels/divergence.cu: one float64 per row comes back. */
+    @Override
+    public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
+        int rows = p.rows(), n = p.cols();
+        if (q.rows() != rows || q.cols() != n) throw new IllegalArgumentException("KL between " + rows + "x" + n + " and " + q.rows() + "x" + q.cols());
+        dev.makeCurrent();
+        Tensor result = allocate(rows, 2);   // a float64 per row, in two float32 slots
+        dev.launch("kl_divergence", rows, 1, THREADS, 0, new CudaDevice.Args().ptr(t(p).address()).ptr(t(q).address()).i32(n).i32(official ? 1 : 0)
+                .ptr(t(result).address()));
+        float[] words = download(result);
+        for (int r = 0; r < rows; r++) {
+            long low = Float.floatToRawIntBits(words[2 * r]) & 0xffffffffL, high = Float.floatToRawIntBits(words[2 * r + 1]);
+            out[r] = Double.longBitsToDouble(high << 32 | low);   // little-endian: the low word first
+        }
+    }
+
     @Override
     public void add(Tensor x, Tensor y) {
         dev.makeCurrent();

@@ -25,7 +25,7 @@ import java.util.Map;
  */
 final class CudaDevice implements AutoCloseable {
     /** Kernel families: one kernels/*.cu file each. */
-    static final List<String> FAMILIES = List.of("embedding", "rmsnorm", "rope", "attention", "heads", "swiglu", "residual", "rows", "weights", "sampling");
+    static final List<String> FAMILIES = List.of("embedding", "rmsnorm", "rope", "attention", "heads", "swiglu", "residual", "rows", "weights", "sampling", "divergence");
 
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();

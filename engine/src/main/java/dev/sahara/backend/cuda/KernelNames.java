@@ -17,6 +17,7 @@ final class KernelNames {
             case "residual" -> List.of("add");
             case "rows" -> List.of("gather_rows", "scatter_rows");
             case "sampling" -> List.of("top_k");
+            case "divergence" -> List.of("kl_divergence");
             case "weights" -> List.of("widen_f32", "widen_bf16", "widen_f16", "bias_f32", "bias_bf16", "bias_f16",
                     "narrow_bf16", "narrow_f16");
             default -> throw new IllegalArgumentException("unknown kernel family " + family);

@@ -118,6 +118,29 @@ class CudaBackendParityTest {
         org.junit.jupiter.api.Assertions.assertFalse(gpu.topK(g, k, ids, values), "a NaN in row 3 is reported");
     }
 
+    /** kernels/divergence.cu kl_divergence against Divergence.kl / officialKl (double sums in another order). */
+    @org.junit.jupiter.params.ParameterizedTest(name = "kl_divergence n {0}, official {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"1, false", "7, true", "1000, false", "32000, false", "32000, true"})
+    void klDivergenceEqualsTheHostDefinition(int n, boolean official) {
+        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+        Random r = new Random(n * 7L + (official ? 1 : 0));
+        int rows = 4;
+        float[] p = new float[rows * n], q = new float[rows * n];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = (float) (r.nextGaussian() * 3);
+            q[i] = i < n ? p[i] : p[i] + (float) (r.nextGaussian() * 0.5);   // row 0: q = p, KL 0
+        }
+        Tensor pg = gpu.allocate(rows, n), qg = gpu.allocate(rows, n);
+        gpu.upload(pg, p);
+        gpu.upload(qg, q);
+        double[] out = new double[rows];
+        gpu.klDivergence(pg, qg, official, out);
+        for (int s = 0; s < rows; s++) {
+            double expected = dev.sahara.backend.Divergence.kl(p, s * n, q, s * n, n, official);
+            assertTrue(Math.abs(out[s] - expected) <= 1e-12 + 1e-9 * Math.abs(expected), "row " + s + ": cuda " + out[s] + " host " + expected);
+        }
+    }
+
     /** x rounded as narrow_bf16 / narrow_f16 round it (nearest even). */
     static float round16(float v, DType dtype) {
         if (dtype == DType.F16) return Float.float16ToFloat(Float.floatToFloat16(v));
