@@ -84,14 +84,19 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * out[r] = KL(softmax(p[r]) ‖ softmax(q[r])) for each row r of two (rows, vocab) logits tensors, in double, exactly
-     * as {@link Divergence#kl} ({@code official}: {@link Divergence#officialKl}): query-level Ships without
-     * downloading either.
+     * out[r] = KL(softmax(p[r]) ‖ softmax(q[r])) for each row r of two (rows, vocab) logits tensors, in double, as
+     * {@link Divergence#kl} ({@code official}: {@link Divergence#officialKl}); NaN where a logit of either row is
+     * not finite. Query-level Ships without downloading either.
      */
     default void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
+        checkSameShape(p, q);
         float[] pp = download(p), qq = download(q);
         int n = p.cols();
         for (int r = 0; r < p.rows(); r++) out[r] = Divergence.kl(pp, r * n, qq, r * n, n, official);
+    }
+
+    static void checkSameShape(Tensor p, Tensor q) {
+        if (p.rows() != q.rows() || p.cols() != q.cols()) throw new IllegalArgumentException(p.rows() + "x" + p.cols() + " vs " + q.rows() + "x" + q.cols());
     }
 
     /** x += y. */

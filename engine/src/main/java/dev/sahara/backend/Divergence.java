@@ -30,8 +30,13 @@ public final class Divergence {
     /** The official code's variant: Σ (p + 1e-12) · log((p + 1e-12) / (q + 1e-12)). */
     public static double officialKl(float[] pLogits, float[] qLogits) { return kl(pLogits, 0, qLogits, 0, pLogits.length, true); }
 
-    /** KL over the n logits at p[pOff ..] and q[qOff ..]; {@code official}: the +1e-12 variant. */
+    /**
+     * KL over the n logits at p[pOff ..] and q[qOff ..]; {@code official}: the +1e-12 variant. NaN when a logit of
+     * either row is NaN or ±Inf, so a score is never computed from garbage (a −Inf where p is 0 would otherwise
+     * vanish from the sum).
+     */
     public static double kl(float[] p, int pOff, float[] q, int qOff, int n, boolean official) {
+        for (int i = 0; i < n; i++) if (!Float.isFinite(p[pOff + i]) || !Float.isFinite(q[qOff + i])) return Double.NaN;
         double pZ = logSumExp(p, pOff, n), qZ = logSumExp(q, qOff, n);
         double kl = 0;
         for (int i = 0; i < n; i++) {

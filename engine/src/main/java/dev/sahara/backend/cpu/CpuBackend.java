@@ -245,6 +245,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
+        Backend.checkSameShape(p, q);
         float[] pp = f(p), qq = f(q);
         int n = p.cols();
         parallel.forRange(p.rows(), r -> out[r] = dev.sahara.backend.Divergence.kl(pp, r * n, qq, r * n, n, official));

@@ -34,6 +34,8 @@ import java.lang.foreign.MemorySegment;
  * swiglu / add    swiglu / add       swiglu.cu, residual.cu
  * gather/scatter  gather_rows / scatter_rows  rows.cu
  * copy            cuMemcpyDtoDAsync
+ * topK            top_k              sampling.cu   TopK.select (a pass over the row per rank)
+ * klDivergence    kl_divergence      divergence.cu Divergence.kl (double; NaN when a logit is not finite)
  * </pre>
  */
 public final class CudaBackend implements Backend {
@@ -327,7 +329,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
         int rows = p.rows(), n = p.cols();
-        if (q.rows() != rows || q.cols() != n) throw new IllegalArgumentException("KL between " + rows + "x" + n + " and " + q.rows() + "x" + q.cols());
+        Backend.checkSameShape(p, q);
         dev.makeCurrent();
         Tensor result = allocate(rows, 2);   // a float64 per row, in two float32 slots
         dev.launch("kl_divergence", rows, 1, THREADS, 0, new CudaDevice.Args().ptr(t(p).address()).ptr(t(q).address()).i32(n).i32(official ? 1 : 0)

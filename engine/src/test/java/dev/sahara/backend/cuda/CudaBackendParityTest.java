@@ -139,6 +139,12 @@ class CudaBackendParityTest {
             double expected = dev.sahara.backend.Divergence.kl(p, s * n, q, s * n, n, official);
             assertTrue(Math.abs(out[s] - expected) <= 1e-12 + 1e-9 * Math.abs(expected), "row " + s + ": cuda " + out[s] + " host " + expected);
         }
+        q[2 * n + n / 2] = Float.NaN;              // row 2: a NaN; row 3: a −Inf, which a plain sum could skip
+        q[3 * n] = Float.NEGATIVE_INFINITY;
+        gpu.upload(qg, q);
+        gpu.klDivergence(pg, qg, official, out);
+        assertTrue(Double.isNaN(out[2]) && Double.isNaN(out[3]), "non-finite logits give NaN: " + out[2] + ", " + out[3]);
+        assertTrue(Double.isFinite(out[0]) && Double.isFinite(out[1]), "the other rows are unaffected");
     }
 
     /** x rounded as narrow_bf16 / narrow_f16 round it (nearest even). */
