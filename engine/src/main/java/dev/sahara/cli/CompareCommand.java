@@ -70,10 +70,7 @@ public final class CompareCommand implements Callable<Integer> {
         ResultFiles.prepareDir(out);
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("command", "compare");
-        ObjectNode e = o.putObject("engine");
-        e.put("name", "sahara");
-        e.put("version", EngineVersion.version());
-        e.put("git_commit", EngineVersion.gitCommit());
+        o.set("engine", EngineVersion.describe());
         o.set("a", describe(a));
         o.set("b", describe(b));
         o.put("step", step);

@@ -31,6 +31,7 @@ final class RunRecord {
         ObjectNode s = Json.MAPPER.createObjectNode();
         s.put("engine_version", EngineVersion.version());
         s.put("engine_commit", EngineVersion.gitCommit());
+        s.put("engine_source", EngineVersion.sourceHash());
         s.put("model_sha256", CandidateLog.modelFingerprint(w.model().checkpoint().dir()));
         String from = w.modelOptions().attentionFrom;
         s.put("attention_from_sha256", from == null ? "none" : CandidateLog.modelFingerprint(BuiltinModels.resolve(from)));

@@ -180,6 +180,7 @@ public final class SurgeryCommand implements Callable<Integer> {
         r.put("tool", "sahara surgery");
         r.put("engine_version", EngineVersion.version());
         r.put("git_commit", EngineVersion.gitCommit());
+        r.put("source_hash", EngineVersion.sourceHash());
         r.put("source_model", model.model);
         r.put("source_path", src.toAbsolutePath().normalize().toString());
         r.put("mode", mode.label);

@@ -50,10 +50,7 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         ModelConfig c = model.config();
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("command", command);
-        ObjectNode e = o.putObject("engine");
-        e.put("name", "sahara");
-        e.put("version", EngineVersion.version());
-        e.put("git_commit", EngineVersion.gitCommit());
+        o.set("engine", EngineVersion.describe());
         ObjectNode mo = o.putObject("model");
         mo.put("path", modelOptions.model);
         if (modelOptions.attentionFrom != null) mo.put("attention_from", modelOptions.attentionFrom);

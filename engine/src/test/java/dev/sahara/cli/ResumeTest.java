@@ -139,6 +139,9 @@ class ResumeTest {
         String[] base = args("sweep", "--model", MODEL, "--dataset", "builtin:advbench", "--limit", "3");
         runKilledAfter(2, concat(base, "--out", cut.toString()));
         List<String> before = logLines(cut);
+        // the engine's source hash is a setting: a build with other (even uncommitted) sources cannot resume this log
+        JsonNode header = Json.MAPPER.readTree(before.getFirst());
+        assertEquals(EngineVersion.sourceHash(), header.path("settings").path("engine_source").asText(), before.getFirst());
 
         List<String[]> others = new ArrayList<>();
         others.add(concat(base, "--epsilon", "1e-4"));
