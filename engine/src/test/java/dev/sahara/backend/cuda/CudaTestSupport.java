@@ -4,8 +4,11 @@ import dev.sahara.SaharaException;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** One CudaBackend per test JVM, or the one-line reason there is none (the tests then skip, saying so). */
-final class CudaTestSupport {
+/**
+ * One CudaBackend per test JVM, or the one-line reason there is none (the tests then skip, saying so). Public for
+ * the "cuda" cases of {@code dev.sahara.backend.BackendParityTest}.
+ */
+public final class CudaTestSupport {
     private static CudaBackend backend;
     private static String reason;
 
@@ -26,7 +29,7 @@ final class CudaTestSupport {
     }
 
     /** The shared backend; skips the calling test with the reason when there is no usable GPU. */
-    static CudaBackend backendOrSkip() {
+    public static CudaBackend backendOrSkip() {
         String why = unavailableReason();
         assumeTrue(why == null, () -> why.startsWith("no CUDA GPU") ? why : "no CUDA GPU: " + why);
         return backend;
