@@ -13,8 +13,22 @@ public final class PromptOptions {
     public String system;
 
     @Option(names = "--chat-template", paramLabel = "FILE",
-            description = "Jinja chat template to use with --format chat instead of the model's own (e.g. for Vicuna v1.5, which ships none).")
-    public java.nio.file.Path chatTemplate;
+            description = "Jinja chat template to use with --format chat instead of the model's own: a file, or builtin:vicuna-v1.1 "
+                    + "(FastChat's Vicuna prompt, for Vicuna v1.5, which ships none).")
+    public String chatTemplate;
+
+    private static final String BUILTIN = "builtin:";
+
+    /** The Jinja text of a built-in template (engine/src/main/resources/chat-templates/, with their provenance). */
+    static String builtinTemplate(String name) {
+        String file = "/chat-templates/" + name.substring(BUILTIN.length()) + ".jinja";
+        try (java.io.InputStream in = PromptOptions.class.getResourceAsStream(file)) {
+            if (in == null) throw new dev.sahara.SaharaException("--chat-template " + name + ": no such built-in template (there is builtin:vicuna-v1.1)");
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            throw new dev.sahara.SaharaException("--chat-template " + name + ": " + e.getMessage());
+        }
+    }
 
     public PromptFormat format(PromptFormat dflt) { return format == null ? dflt : PromptFormat.parse(format); }
 
@@ -23,7 +37,8 @@ public final class PromptOptions {
         PromptFormat f = format(dflt);
         if (chatTemplate != null) {
             if (f != PromptFormat.CHAT) throw new dev.sahara.SaharaException("--chat-template needs --format chat");
-            tok.useChatTemplate(chatTemplate);
+            if (chatTemplate.startsWith(BUILTIN)) tok.useChatTemplate(builtinTemplate(chatTemplate), java.nio.file.Path.of(chatTemplate));
+            else tok.useChatTemplate(java.nio.file.Path.of(chatTemplate));
         }
         return f.encode(query, system, tok);
     }

@@ -219,11 +219,14 @@ public final class Tokenizer implements AutoCloseable {
      */
     public void useChatTemplate(Path file) {
         try {
-            chatTemplate = new ChatTemplate(java.nio.file.Files.readString(file), file);
+            useChatTemplate(java.nio.file.Files.readString(file), file);
         } catch (java.io.IOException e) {
             throw SaharaException.inFile(file, "cannot read the chat template: " + e.getMessage());
         }
     }
+
+    /** As above, from the template's text; {@code origin} names it in errors. */
+    public void useChatTemplate(String jinja, Path origin) { chatTemplate = new ChatTemplate(jinja, origin); }
 
     /** Ids run from 0 to vocabSize() - 1: one more than the largest id in the vocabulary or the added tokens. */
     public int vocabSize() { return vocabSize; }

@@ -74,4 +74,35 @@ class CommandsTest {
         assertEquals(2, wrongFormat.exitCode());
         assertTrue(wrongFormat.errorLine().contains("--format chat"), wrongFormat.err());
     }
+
+    static final String VICUNA_SYSTEM = "A chat between a curious user and an artificial intelligence assistant. "
+            + "The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
+    /** builtin:vicuna-v1.1 renders FastChat's vicuna_v1.1 get_prompt() character for character. */
+    @Test
+    void builtinVicunaTemplateIsFastChatsPrompt() {
+        dev.sahara.model.ChatTemplate t = new dev.sahara.model.ChatTemplate(PromptOptions.builtinTemplate("builtin:vicuna-v1.1"),
+                java.nio.file.Path.of("builtin:vicuna-v1.1"));
+        var user = new dev.sahara.model.ChatTemplate.Message("user", " How do I bake bread? ");
+        assertEquals("<s>" + VICUNA_SYSTEM + " USER:  How do I bake bread?  ASSISTANT:", t.render(java.util.List.of(user), true, "<s>", "</s>"));
+        assertEquals("<s>Be brief. USER:  How do I bake bread?  ASSISTANT:",
+                t.render(java.util.List.of(new dev.sahara.model.ChatTemplate.Message("system", "Be brief."), user), true, "<s>", "</s>"));
+        assertEquals("<s>" + VICUNA_SYSTEM + " USER: a ASSISTANT: b</s>USER: c ASSISTANT:", t.render(java.util.List.of(
+                new dev.sahara.model.ChatTemplate.Message("user", "a"), new dev.sahara.model.ChatTemplate.Message("assistant", "b"),
+                new dev.sahara.model.ChatTemplate.Message("user", "c")), true, "<s>", "</s>"));
+    }
+
+    /** Through the CLI, the built-in template gives the ids of the same text written out with --format direct. */
+    @Test
+    void builtinVicunaTemplateThroughTheCli() throws Exception {
+        CliTestSupport chat = CliTestSupport.run("logits", "--model", STORIES, "--prompt", "Hi", "--format", "chat", "--chat-template", "builtin:vicuna-v1.1");
+        assertEquals(0, chat.exitCode(), chat.err());
+        CliTestSupport direct = CliTestSupport.run("logits", "--model", STORIES, "--prompt", VICUNA_SYSTEM + " USER: Hi ASSISTANT:", "--format", "direct");
+        assertEquals(0, direct.exitCode(), direct.err());
+        assertEquals(Json.MAPPER.readTree(direct.out()).get("token_ids"), Json.MAPPER.readTree(chat.out()).get("token_ids"));
+
+        CliTestSupport unknown = CliTestSupport.run("logits", "--model", STORIES, "--prompt", "Hi", "--format", "chat", "--chat-template", "builtin:nope");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.errorLine().contains("builtin:nope") && unknown.errorLine().contains("builtin:vicuna-v1.1"), unknown.err());
+    }
 }
