@@ -85,7 +85,6 @@ public final class LlamaModel implements AutoCloseable {
         KvCache scratch() { return scratch != null ? scratch : (scratch = KvCache.scratch(b, rows, c.kvDim())); }
 
         Tensor logits() { return logits != null ? logits : (logits = b.allocate(rows, c.vocabSize())); }
-
     }
 
     /**

@@ -3,7 +3,9 @@ package dev.sahara.backend.cpu;
 import dev.sahara.ablate.HeadEdit;
 import dev.sahara.backend.AttentionLayout;
 import dev.sahara.backend.Backend;
+import dev.sahara.backend.Divergence;
 import dev.sahara.backend.Tensor;
+import dev.sahara.backend.TopK;
 import dev.sahara.backend.Weight;
 import dev.sahara.model.TensorData;
 import jdk.incubator.vector.FloatVector;
@@ -238,7 +240,7 @@ public final class CpuBackend implements Backend {
         float[] x = f(logits);
         int n = logits.cols();
         boolean[] finite = new boolean[logits.rows()];
-        parallel.forRange(logits.rows(), r -> finite[r] = dev.sahara.backend.TopK.select(x, r * n, n, k, ids, values, r * k));
+        parallel.forRange(logits.rows(), r -> finite[r] = TopK.select(x, r * n, n, k, ids, values, r * k));
         for (boolean f : finite) if (!f) return false;
         return true;
     }
@@ -248,7 +250,7 @@ public final class CpuBackend implements Backend {
         Backend.checkSameShape(p, q);
         float[] pp = f(p), qq = f(q);
         int n = p.cols();
-        parallel.forRange(p.rows(), r -> out[r] = dev.sahara.backend.Divergence.kl(pp, r * n, qq, r * n, n, official));
+        parallel.forRange(p.rows(), r -> out[r] = Divergence.kl(pp, r * n, qq, r * n, n, official));
     }
 
     @Override
