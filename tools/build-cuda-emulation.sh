@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+self=tools/build-cuda-emulation.sh
 CXX=${CXX:-g++}
 command -v "$CXX" >/dev/null 2>&1 || {
     echo "build-cuda-emulation: ERROR: no C++ compiler '$CXX' on PATH; install g++ (apt-get install g++) or set CXX" >&2
@@ -21,6 +22,8 @@ command -v "$CXX" >/dev/null 2>&1 || {
 out=engine/target/cuda-emulation
 gen=$out/gen obj=$out/obj
 mkdir -p "$gen" "$obj"
+# one build at a time in this tree (several Maven runs may share it)
+if command -v flock >/dev/null 2>&1; then exec 9>"$out/.lock"; flock 9; fi
 emu=kernels/emulation
 header=$emu/cuda_emulation.h
 lib=$out/libsahara_cuda_emulation.so
@@ -117,12 +120,12 @@ for cu in "${cus[@]}"; do
     fam=$(basename "$cu" .cu)
     o=$obj/$fam.o
     objs+=("$o")
-    if stale "$o" "$gen/$fam.reg.cpp" "$cu" "${headers[@]}"; then compile "$o" "$CXX" "${kflags[@]}" -c "$gen/$fam.reg.cpp"; fi
+    if stale "$o" "$gen/$fam.reg.cpp" "$cu" "${headers[@]}" "$self"; then compile "$o" "$CXX" "${kflags[@]}" -c "$gen/$fam.reg.cpp"; fi
 done
 for src in runtime blas; do
     o=$obj/$src.o
     objs+=("$o")
-    if stale "$o" "$emu/$src.cpp" "$header"; then compile "$o" "$CXX" "${flags[@]}" -I"$emu" -c "$emu/$src.cpp"; fi
+    if stale "$o" "$emu/$src.cpp" "$header" "$self"; then compile "$o" "$CXX" "${flags[@]}" -I"$emu" -c "$emu/$src.cpp"; fi
 done
 failed=0
 for k in "${!pids[@]}"; do
@@ -136,7 +139,7 @@ for k in "${!pids[@]}"; do
 done
 [ $failed = 0 ] || exit 1
 
-if stale "$lib" "${objs[@]}" "$0"; then
+if stale "$lib" "${objs[@]}" "$self"; then
     # exports: the launch ABI and the cuBLAS / cuSOLVER stand-ins, nothing else (no kernel names, no C++ library symbols)
     printf '{\n  global: sahara_emu_*; cublas*; cusolver*;\n  local: *;\n};\n' > "$out/exports.map"
     "$CXX" -shared -pthread -o "$lib.tmp" "${objs[@]}" -Wl,--no-undefined -Wl,-z,noexecstack -Wl,--version-script="$out/exports.map"
