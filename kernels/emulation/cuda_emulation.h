@@ -194,6 +194,11 @@ inline unsigned long long max(unsigned long long a, unsigned long long b) { retu
 inline long max(long a, long b) { return a > b ? a : b; }
 inline float max(float a, float b) { return fmaxf(a, b); }
 inline double max(double a, double b) { return fmax(a, b); }
+// mixed argument types: the usual arithmetic conversions, as CUDA's mixed overloads do
+template <typename A, typename B, typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+inline std::common_type_t<A, B> min(A a, B b) { return min((std::common_type_t<A, B>) a, (std::common_type_t<A, B>) b); }
+template <typename A, typename B, typename = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+inline std::common_type_t<A, B> max(A a, B b) { return max((std::common_type_t<A, B>) a, (std::common_type_t<A, B>) b); }
 
 // ---- float math beyond <cmath> -------------------------------------------------------------------------------------
 using std::isfinite;
@@ -219,33 +224,42 @@ inline double __dmul_rn(double a, double b) { return a * b; }
 inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
 
 // ---- atomics (blocks run concurrently on several OS threads) -------------------------------------------------------
-template <typename T> inline T atomicAdd(T* p, T v) {
+template <typename T> struct sahara_emu_same_t { typedef T type; };
+template <typename T> using sahara_emu_same = typename sahara_emu_same_t<T>::type;   // not deduced: atomicAdd(float*, 1.0) converts
+template <typename T> inline T atomicAdd(T* p, sahara_emu_same<T> v) {
     if constexpr (std::is_integral<T>::value) {
         return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
-    } else {
-        T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-        while (!__atomic_compare_exchange_n(p, &old, old + v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+    } else {   // float / double: a compare-and-swap loop on the bits
+        T old, next;
+        __atomic_load(p, &old, __ATOMIC_RELAXED);
+        do { next = old + v; } while (!__atomic_compare_exchange(p, &old, &next, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
         return old;
     }
 }
-template <typename T> inline T atomicSub(T* p, T v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
-template <typename T> inline T atomicExch(T* p, T v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); }
-template <typename T> inline T atomicCAS(T* p, T cmp, T v) {
-    __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+template <typename T> inline T atomicSub(T* p, sahara_emu_same<T> v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }
+template <typename T> inline T atomicExch(T* p, sahara_emu_same<T> v) {
+    T old;
+    __atomic_exchange(p, &v, &old, __ATOMIC_RELAXED);
+    return old;
+}
+template <typename T> inline T atomicCAS(T* p, sahara_emu_same<T> cmp, sahara_emu_same<T> v) {
+    __atomic_compare_exchange(p, &cmp, &v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     return cmp;
 }
-template <typename T> inline T atomicMax(T* p, T v) {
-    T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-    while (old < v && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+template <typename T> inline T atomicMax(T* p, sahara_emu_same<T> v) {
+    T old;
+    __atomic_load(p, &old, __ATOMIC_RELAXED);
+    while (old < v && !__atomic_compare_exchange(p, &old, &v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
     return old;
 }
-template <typename T> inline T atomicMin(T* p, T v) {
-    T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-    while (old > v && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+template <typename T> inline T atomicMin(T* p, sahara_emu_same<T> v) {
+    T old;
+    __atomic_load(p, &old, __ATOMIC_RELAXED);
+    while (old > v && !__atomic_compare_exchange(p, &old, &v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
     return old;
 }
-template <typename T> inline T atomicOr(T* p, T v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
-template <typename T> inline T atomicAnd(T* p, T v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }
+template <typename T> inline T atomicOr(T* p, sahara_emu_same<T> v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
+template <typename T> inline T atomicAnd(T* p, sahara_emu_same<T> v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }
 
 // ---- __half: IEEE binary16, conversions round to nearest even ------------------------------------------------------
 struct __half {
