@@ -105,6 +105,11 @@ std::map<std::string, Kernel>& registry() {
     static std::map<std::string, Kernel> r;
     return r;
 }
+/** Families that did not compile for the emulation: family -> (their kernel names, comma-separated; the first error). */
+std::map<std::string, std::pair<std::string, std::string>>& broken_families() {
+    static std::map<std::string, std::pair<std::string, std::string>> b;
+    return b;
+}
 std::vector<std::string>& registry_errors() {
     static std::vector<std::string> e;
     return e;
@@ -419,6 +424,10 @@ void sahara_emu_register(const char* name, const char* family, sahara_emu_fn fn,
     r[name] = Kernel{name, family, fn, trampoline, arity, std::vector<sahara_emu_dyn_shared>(dyn, dyn + ndyn)};
 }
 
+SAHARA_EMU_HIDDEN void sahara_emu_register_broken(const char* family, const char* names, const char* error) {
+    broken_families()[family] = {names, error};
+}
+
 void sahara_emu_syncthreads(void) { block_barrier(worker(), 0, 0); }
 
 int sahara_emu_syncthreads_op(int op, int predicate) {
@@ -483,8 +492,15 @@ SAHARA_EMU_EXPORT int sahara_emu_launch(const char* name, unsigned gx, unsigned 
     if (!name) { write_err(err, errCapacity, "kernel name is NULL"); return CODE_INVALID; }
     auto it = registry().find(name);
     if (it == registry().end()) {
-        snprintf(m, sizeof m, "no kernel named '%s' in the emulated kernels/*.cu", name);
-        write_err(err, errCapacity, m);
+        std::string why = std::string("no kernel named '") + name + "' in the emulated kernels/*.cu";
+        for (auto& b : broken_families()) {
+            std::string names = "," + b.second.first + ",";
+            if (names.find(std::string(",") + name + ",") != std::string::npos)
+                why = std::string(name) + ": kernels/" + b.first + ".cu did not compile for the emulation: " + b.second.second;
+            else
+                why += std::string(" (kernels/") + b.first + ".cu did not compile for the emulation)";
+        }
+        write_err(err, errCapacity, why);
         return CODE_NOT_FOUND;
     }
     const Kernel& k = it->second;
