@@ -491,6 +491,9 @@ public final class CudaBackend implements Backend {
         public void close() { dev.freePinned(host); }
     }
 
+    /** Stages {@code data} as an op would; its device address (for the tests of the ring). */
+    long stage(int[] data) { return staging.put(data); }
+
     private long widenScratch(long bytes) {
         if (widened == null || widened.bytes() < bytes) {
             if (widened != null) {
