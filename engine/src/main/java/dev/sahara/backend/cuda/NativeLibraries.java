@@ -18,6 +18,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Finds cuBLAS / cuSOLVER without the user setting anything. For each soname in order (CUDA 13's first, then 12's):
@@ -205,9 +207,7 @@ public final class NativeLibraries {
                     List<String> companionErrors = new ArrayList<>();
                     loadCompanions(dir, companions, soname, companionErrors);
                     try {
-                        SymbolLookup l = SymbolLookup.libraryLookup(p, Arena.global());
-                        LOADED.add(p.toString());
-                        return new Found(l, p.toString());
+                        return new Found(loadWithDependencies(p, 0), p.toString());
                     } catch (IllegalArgumentException e) {
                         failures.add(p + " did not load (" + why(p, e) + ")"
                                 + (companionErrors.isEmpty() ? "" : "; companions: " + String.join(", ", companionErrors)));
@@ -255,8 +255,7 @@ public final class NativeLibraries {
             for (Path cp : candidates) {
                 if (LOADED.contains(cp.toString())) return true;
                 try {
-                    SymbolLookup.libraryLookup(cp, Arena.global());
-                    LOADED.add(cp.toString());
+                    loadWithDependencies(cp, 0);
                     return true;
                 } catch (IllegalArgumentException e) {
                     errors.add(cp + ": " + why(cp, e));
@@ -288,6 +287,39 @@ public final class NativeLibraries {
             for (Path d : dirs) s.add(d + (Files.isDirectory(d) ? "" : " (missing)"));
             return "[" + String.join(", ", s) + "]";
         }
+    }
+
+    /** A dependency the loader could not find, from dlerror's text ("libnvJitLink.so.13: cannot open shared object file"). */
+    private static final Pattern MISSING = Pattern.compile("^([^:/\\s]+\\.so[0-9.]*): cannot open shared object file");
+
+    /**
+     * Loads a file by path. When the loader says one of its dependencies is missing and a file of that name is in the
+     * same folder (or, in a wheel, a sibling nvidia/*&#47;lib), that one is loaded first, the same way, and the file
+     * again: a dependency the companion lists do not name still resolves from the wheel.
+     */
+    static SymbolLookup loadWithDependencies(Path p, int depth) {
+        try {
+            SymbolLookup l = SymbolLookup.libraryLookup(p, Arena.global());
+            if (!LOADED.contains(p.toString())) LOADED.add(p.toString());
+            return l;
+        } catch (IllegalArgumentException e) {
+            if (depth >= 8) throw e;
+            Matcher m = MISSING.matcher(why(p, e));
+            Path dep = m.find() ? besideInWheel(p.getParent(), m.group(1)) : null;
+            if (dep == null || dep.equals(p) || LOADED.contains(dep.toString())) throw e;
+            loadWithDependencies(dep, depth + 1);
+            return loadWithDependencies(p, depth + 1);
+        }
+    }
+
+    /** dir/name, else nvidia/X/lib/name beside dir when dir is a wheel's nvidia/Y/lib; null if neither exists. */
+    private static Path besideInWheel(Path dir, String name) {
+        if (dir == null) return null;
+        if (Files.isRegularFile(dir.resolve(name))) return dir.resolve(name);
+        Path nvidia = dir.getParent() == null ? null : dir.getParent().getParent();
+        if (nvidia == null || nvidia.getFileName() == null || !nvidia.getFileName().toString().equals("nvidia")) return null;
+        for (Path sibling : children(nvidia, "*")) if (Files.isRegularFile(sibling.resolve("lib").resolve(name))) return sibling.resolve("lib").resolve(name);
+        return null;
     }
 
     /** Files {@code c.so.N} in dir: the main library's suffix first, then the others, highest version first. */

@@ -146,6 +146,23 @@ class NativeLibrariesTest {
     }
 
     @Test
+    void aDependencyTheCompanionListsDoNotNameIsLoadedFromTheWheelFolderToo(@TempDir Path tmp) throws Throwable {
+        String f = family();
+        Path site = tmp.resolve("site-packages");
+        Path lib = site.resolve("nvidia/cu13/lib");
+        Path solver = buildWheel(f, lib, lib);
+        assertDoesNotLoadAlone(solver);
+        // only cuBLAS named: cusparse (and the nvJitLink it needs) come from what the loader says is missing
+        NativeLibraries.Found found = NativeLibraries.load(false, List.of(), List.of(site), new String[] {f + "_cusolver.so.12"}, f + "_cublas");
+        assertEquals(35, call(found.lookup(), f + "_solver_value"));
+        List<String> mine = NativeLibraries.loaded().stream().filter(s -> s.contains(f)).toList();
+        for (String n : new String[] {"_cublasLt.so.13", "_cublas.so.13", "_cusparse.so.12", "_nvJitLink.so.13", "_cusolver.so.12"}) {
+            assertTrue(mine.contains(lib.resolve(f + n).toString()), n + " not in " + mine);
+        }
+        assertEquals(solver.toString(), mine.getLast());
+    }
+
+    @Test
     void theErrorNamesEveryPlaceLookedAt(@TempDir Path tmp) throws IOException {
         String f = family();
         Path missing = tmp.resolve("no-cuda/lib64");
