@@ -56,6 +56,12 @@ final class ShardRun {
         int mine = shard.candidates(c.numLayers(), c.numHeads(), groupBefore, sahara.prefixReuse()).size();
         ObjectNode timings;
         try (RunRecord.Logged log = RunRecord.open(out, command, settings, resume)) {
+            try {
+                // a shard.json left by an earlier run in this folder must not mark the new log complete (once the log is accepted)
+                java.nio.file.Files.deleteIfExists(out.resolve(DONE_FILE));
+            } catch (java.io.IOException e) {
+                throw dev.sahara.SaharaException.inFile(out.resolve(DONE_FILE), "cannot remove: " + e.getMessage());
+            }
             sahara.scoreShard(groupBefore, step, shard, log, new StderrProgress(spec.commandLine().getErr(),
                     command + " step " + step + " shard " + shard.label()));
             timings = RunRecord.timings(command, w, log, resume);
