@@ -104,6 +104,18 @@ public final class Sahara {
         return scores;
     }
 
+    /**
+     * Seconds one candidate takes (the plan's probe): run once to capture the prefix and warm up, then timed on
+     * the second run. Nothing is recorded.
+     */
+    public double timeCandidate(HeadId head) {
+        Ablation none = Ablation.none();
+        runner.runCandidate(none, head, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST);
+        long t0 = System.nanoTime();
+        runner.runCandidate(none, head, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
     /** Refuses a group size outside 1..layers·heads. */
     public static void checkGroupSize(ModelConfig c, int steps) {
         if (steps < 1 || steps > c.numLayers() * c.numHeads()) {

@@ -78,6 +78,19 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print attribution.json to stdout instead of the summary.")
     boolean json;
 
+    @Option(names = "--plan", description = "Print what a sharded run costs (candidates, forward tokens, memory and wall time per step on --shards N) and run nothing.")
+    boolean plan;
+
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "1", description = "With --plan: the number of shards (GPUs). Default: ${DEFAULT-VALUE}.")
+    int planShards;
+
+    @Option(names = "--candidate-seconds", paramLabel = "T", description = "With --plan: measured mean seconds of one candidate of an unsharded step "
+            + "on the target device (without it the plan loads the model and times one candidate).")
+    Double candidateSeconds;
+
+    @Option(names = "--tokens-per-prompt", paramLabel = "T", description = "With --plan: tokens per prompt, for a model folder without tokenizer.json.")
+    Integer tokensPerPrompt;
+
     @Override
     public Integer call() {
         int rank = angle.rank();
@@ -87,6 +100,7 @@ public final class AttributeCommand implements Callable<Integer> {
         AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
+        if (plan) return PlanReport.run(spec.commandLine().getOut(), workload, attribution, groupSize, planShards, candidateSeconds, tokensPerPrompt);
         long t0 = System.nanoTime();
         Shard shard = sharding.shard();
         if (shard == null && (step != null || groupFrom != null)) throw new SaharaException("--step and --group-from go with --shard K/N");
