@@ -59,6 +59,7 @@ final class PlanReport {
             layerSeconds = ShardPlan.layerSecondsFromCandidate(candidateSeconds, c.numLayers(), attribution.prefixReuse());
             timeFrom = String.format(Locale.ROOT, "--candidate-seconds %s (mean candidate of an unsharded step)", candidateSeconds);
         } else {
+            if (synthetic) throw new SaharaException("--plan: " + mo.model + " has no tokenizer for the probe; give --candidate-seconds T (measured elsewhere)");
             try (Workload w = workload.load()) {
                 Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
                 layerSeconds = sahara.timeCandidate(new HeadId(0, 0)) / c.numLayers();

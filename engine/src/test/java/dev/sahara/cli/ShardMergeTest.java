@@ -219,6 +219,24 @@ class ShardMergeTest {
         assertRefused(args("merge", "--out", tmp.resolve("m3").toString(), two.toString()), "step 1: no shard folder given");
     }
 
+    @Test
+    void planCountsCandidatesAndShardOverhead() {
+        var c = dev.sahara.model.SyntheticModels.config("llama-2-7b");
+        var p = dev.sahara.attribution.ShardPlan.of(c, 100, 2800, 3, 8, true, 1.0, 1L << 30,
+                dev.sahara.llama.MemoryPlan.of(c, java.util.Collections.nCopies(100, new int[28]), true, false, 1L << 30));
+        assertEquals(List.of(1024, 1023, 1022), p.stepPlans().stream().map(s -> s.candidates()).toList());
+        var one = p.stepPlans().getFirst();
+        assertEquals(128, one.maxShardCandidates());
+        // 1024 candidates cost Σ(32 − l)·32 = 16,896 layer passes; 8 balanced shards take 2,112 each plus their own baseline and capture (64)
+        assertEquals(2112 + 64, one.secondsSharded(), 1e-9);
+        assertEquals(16896 + 64, one.secondsUnsharded(), 1e-9);
+        CliTestSupport r = CliTestSupport.run("attribute", "--plan", "--shards", "4", "--model", "synthetic:llama-2-7b", "--tokens-per-prompt", "28",
+                "--candidate-seconds", "2");
+        ok(r);
+        assertTrue(r.out().contains("| 1 | 1024 |") && r.out().contains("memory per shard"), r.out());
+        assertRefused(args("attribute", "--plan", "--model", "synthetic:llama-2-7b", "--candidate-seconds", "2"), "--tokens-per-prompt");
+    }
+
     static Path copy(Path dir, String name) throws IOException {
         Path to = dir.resolveSibling(name);
         Files.createDirectories(to);
