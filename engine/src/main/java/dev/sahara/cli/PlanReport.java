@@ -79,7 +79,7 @@ final class PlanReport {
             out.printf(Locale.ROOT, "| %d | %d | %.4g | %d | %s | %s |%n", s.step(), s.candidates(), s.forwardTokens(), s.maxShardCandidates(),
                     duration(s.secondsSharded()), duration(s.secondsUnsharded()));
         }
-        out.printf(Locale.ROOT, "| all | | | | %s (%.1f GPU-hours) | %s |%n", duration(p.totalSharded()), p.totalSharded() * shards / 3600,
+        out.printf(Locale.ROOT, "| all | | | | %s (%.1f device-hours) | %s |%n", duration(p.totalSharded()), p.totalSharded() * shards / 3600,
                 duration(p.totalUnsharded()));
         out.println();
         out.println("Not counted: starting each job and loading the model (every shard loads it), the queue's wait, ASR after the last merge.");
