@@ -100,6 +100,10 @@ public final class AttributeCommand implements Callable<Integer> {
         AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
+        var parsed = spec.commandLine().getParseResult();
+        for (String o : List.of("--shards", "--candidate-seconds", "--tokens-per-prompt")) {
+            if (!plan && parsed.hasMatchedOption(o)) throw new SaharaException(o + " goes with --plan (a sharded run takes --shard K/N)");
+        }
         if (plan) return PlanReport.run(spec.commandLine().getOut(), workload, attribution, groupSize, planShards, candidateSeconds, tokensPerPrompt);
         long t0 = System.nanoTime();
         Shard shard = sharding.shard();

@@ -235,6 +235,7 @@ class ShardMergeTest {
         ok(r);
         assertTrue(r.out().contains("| 1 | 1024 |") && r.out().contains("memory per shard"), r.out());
         assertRefused(args("attribute", "--plan", "--model", "synthetic:llama-2-7b", "--candidate-seconds", "2"), "--tokens-per-prompt");
+        assertRefused(args("attribute", "--shards", "4", "--no-asr"), "--shards goes with --plan");
     }
 
     static Path copy(Path dir, String name) throws IOException {
