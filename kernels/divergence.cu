@@ -29,6 +29,10 @@ extern "C" __global__ void kl_divergence(const float* p, const float* q, int n, 
     const float* pr = p + (size_t) blockIdx.x * n;
     const float* qr = q + (size_t) blockIdx.x * n;
     double pz = log_sum_exp(pr, n, redf, redd), qz = log_sum_exp(qr, n, redf, redd);
+    if (isnan(pz) || isnan(qz)) {               // before the sum: with p's NaN every term is skipped (pp > 0 fails), giving 0
+        if (threadIdx.x == 0) out[blockIdx.x] = NAN;
+        return;
+    }
     double kl = 0;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         double lp = (double) pr[i] - pz, lq = (double) qr[i] - qz;

@@ -2,12 +2,12 @@
 //   out    (T, dim)      float32
 //   table  (vocab, dim)  f32 / bf16 / f16 weight
 //   tokens (T)           int32, already range-checked on the host
-// Grid: (ceil(dim / blockDim.x), T).
+// Grid: (T, ceil(dim / blockDim.x)): rows in x, which allows 2^31 - 1 of them (y allows 65,535).
 #include "common.cuh"
 
 template <typename W>
 __device__ void embed(float* out, const W* table, const int* tokens, int dim) {
-    int t = blockIdx.y, i = blockIdx.x * blockDim.x + threadIdx.x;
+    int t = blockIdx.x, i = blockIdx.y * blockDim.x + threadIdx.x;
     if (i < dim) out[(size_t) t * dim + i] = to_f32(table[(size_t) tokens[t] * dim + i]);
 }
 

@@ -3,7 +3,8 @@
 //   bias_NAME:   out[t] += bias, every row  out (rows, n) float32; bias (n) f32 / bf16 / f16 weight
 //   narrow_bf16: dst = src rounded to bf16  dst (n) bf16 bits; src (n) float32 activations   (--precision bf16,
 //   narrow_f16:  dst = src rounded to f16   dst (n) f16;       src (n) float32 activations    16-bit GEMM inputs)
-// widen / narrow: grid-stride over n, round to nearest even. bias: grid (ceil(n / blockDim.x), rows).
+// widen / narrow: grid-stride over n, round to nearest even. bias: grid (rows, ceil(n / blockDim.x)),
+// rows in x, which allows 2^31 - 1 of them (y allows 65,535).
 #include "common.cuh"
 
 template <typename W>
@@ -13,7 +14,7 @@ __device__ void widen(float* dst, const W* src, long long n) {
 
 template <typename W>
 __device__ void bias(float* out, const W* b, int n) {
-    int t = blockIdx.y, j = blockIdx.x * blockDim.x + threadIdx.x;
+    int t = blockIdx.x, j = blockIdx.y * blockDim.x + threadIdx.x;
     if (j < n) out[(size_t) t * n + j] += to_f32(b[j]);
 }
 

@@ -4,6 +4,7 @@ import dev.sahara.SaharaException;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.backend.cuda.CudaBackend;
+import dev.sahara.backend.cuda.NativeLibraries;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.SyntheticModels;
@@ -37,6 +38,10 @@ public final class ModelOptions {
     @Option(names = "--attention-from", paramLabel = "DIR",
             description = "Weight transplant: take every layer's attention projections (q/k/v/o_proj) from this checkpoint (same shapes), everything else from --model.")
     public String attentionFrom;
+
+    @Option(names = "--verbose",
+            description = "Say on stderr which backend was opened and, for CUDA, the device, the kernels and every CUDA library file loaded (docs/CUDA.md).")
+    public boolean verbose;
 
     private Path resolved;
 
@@ -79,8 +84,21 @@ public final class ModelOptions {
         }
     }
 
-    /** The backend --backend names; auto falls back to the CPU with one line on stderr saying why. */
+    /** The backend --backend names; auto falls back to the CPU with one line on stderr saying why. --verbose says which opened. */
     public Backend backend() {
+        Backend b = openBackend();
+        if (verbose) {
+            if (b instanceof CudaBackend cuda) {
+                System.err.println("sahara: backend cuda: " + cuda.description());
+                for (String f : NativeLibraries.loaded()) System.err.println("sahara: loaded " + f);
+            } else {
+                System.err.println("sahara: backend " + b.name() + " (" + threadCount() + " threads)");
+            }
+        }
+        return b;
+    }
+
+    private Backend openBackend() {
         CudaBackend.Precision p = CudaBackend.Precision.parse(precision);
         boolean f32 = p == CudaBackend.Precision.F32;
         return switch (backend) {

@@ -25,9 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every backend op against the double-precision {@link ReferenceBackend} on random inputs of awkward sizes, for
- * each weight dtype, once per backend: "cpu" ({@link CpuBackend}, 2 threads) and "cuda" (the shared
+ * each weight dtype, once per backend: "cpu" ({@link CpuBackend}, 2 threads), "cuda" (the shared
  * {@code CudaBackend} of {@link CudaTestSupport#backendOrSkip()}; those cases skip, saying "no CUDA GPU: …", where
- * there is none). Tolerance |backend − ref| ≤ tol · (1 + |ref|) per element: 1e-5 for the CPU (float32 rounding of
+ * there is none) and "cuda-emulated" (the same CUDA backend over the real kernels compiled for the CPU, which
+ * runs everywhere; {@link CudaTestSupport#emulated()}). Tolerance |backend − ref| ≤ tol · (1 + |ref|) per element: 1e-5 for the CPU (float32 rounding of
  * sums of up to a few hundred terms), 1e-4 for CUDA (float32 sums in another order than the CPU's).
  * The CUDA-only ops (top_k, kl_divergence, the --precision bf16 matmul, the cuSOLVER eigensolver) are in
  * {@code dev.sahara.backend.cuda.CudaBackendParityTest}; tools/gpu-check selects this class by name.
@@ -45,7 +46,9 @@ public class BackendParityTest {
 
     public static final Target CPU = new Target("cpu", 1e-5, BackendParityTest::cpu);
     public static final Target CUDA = new Target("cuda", 1e-4, CudaTestSupport::backendOrSkip);
-    static final List<Target> TARGETS = List.of(CPU, CUDA);
+    /** The CUDA backend over the kernels compiled for the CPU (kernels/emulation): runs everywhere, never skips. */
+    public static final Target CUDA_EMULATED = new Target("cuda-emulated", 1e-4, CudaTestSupport::emulated);
+    static final List<Target> TARGETS = List.of(CPU, CUDA, CUDA_EMULATED);
 
     private static synchronized CpuBackend cpu() {
         if (cpu == null) cpu = new CpuBackend(2);

@@ -19,6 +19,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 final class Cublas implements AutoCloseable {
     static final String[] SONAMES = {"libcublas.so.13", "libcublas.so.12"};
+    /** Loaded first from the folder cuBLAS is found in, so the loader resolves cuBLAS's own dependency. */
+    static final String[] COMPANIONS = {"libcublasLt"};
 
     static final int OP_N = 0, OP_T = 1;
     /** cudaDataType_t values (library_types.h). */
@@ -32,7 +34,9 @@ final class Cublas implements AutoCloseable {
     private final String library;
     private final MethodHandle destroy, gemmEx, statusString;
     private final MemorySegment handle;
-    private final Arena arena = Arena.ofConfined();
+    // shared, not confined: the backend may be used, and is closed (a shutdown hook), from another thread than the one that opened it
+    private final Arena arena = Arena.ofShared();
+    private boolean closed;
     private final MemorySegment alpha, beta;
 
     private Cublas(NativeLibraries.Found lib, long stream) {
@@ -53,8 +57,8 @@ final class Cublas implements AutoCloseable {
         this.beta = arena.allocateFrom(JAVA_FLOAT, 0f);
     }
 
-    /** A handle bound to {@code stream} (a CUstream address) in the calling thread's current context. */
-    static Cublas open(long stream) { return new Cublas(NativeLibraries.load(SONAMES, "libcublasLt"), stream); }
+    /** A handle from library {@code lib} bound to {@code stream} (a CUstream address) in the calling thread's current context. */
+    static Cublas open(NativeLibraries.Found lib, long stream) { return new Cublas(lib, stream); }
 
     String library() { return library; }
 
@@ -109,8 +113,10 @@ final class Cublas implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        invokeInt(destroy, handle);
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        check("cublasDestroy", invokeInt(destroy, handle));
         arena.close();
     }
 }

@@ -9,18 +9,18 @@ import dev.sahara.backend.Weight;
 import dev.sahara.model.DType;
 import dev.sahara.model.TensorData;
 import jcuda.CudaException;
-import jcuda.Pointer;
-import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * The CUDA backend: float32 activations in device memory, weights uploaded once in their checkpoint dtype,
- * the hand-written kernels of kernels/*.cu launched through JCuda's driver API, and the matmuls in cuBLAS
- * (FFM) in plain FP32 (a bf16 / f16 weight is widened to float32 into a scratch buffer first, so the product
- * sees exactly the numbers the CPU backend sees). Everything runs in order on one stream; {@link #download}
- * waits for it. Per-call index arrays (tokens, rows, positions, RoPE cos / sin, head edits) are staged through
- * one small device buffer with synchronous copies, which order with the stream.
+ * the hand-written kernels of kernels/*.cu, and the matmuls in cuBLAS (FFM) in plain FP32 (a bf16 / f16 weight is
+ * widened to float32 into a scratch buffer first, so the product sees exactly the numbers the CPU backend sees).
+ * It talks to the GPU only through {@link GpuDevice}: {@link CudaDevice} (JCuda's driver API) on a real GPU, and an
+ * emulation of the same kernels on the CPU in the tests. Everything runs in order on one stream; {@link #download}
+ * waits for it. Per-call index arrays (tokens, rows, positions, head edits) go through a pinned staging ring with
+ * asynchronous copies ({@link Staging}); RoPE's cos / sin tables stay on the device ({@link RopeTable}). Rows
+ * always go in grid x (up to 2³¹ − 1), never in grid y (65,535), and an op on zero rows launches nothing.
  *
  * <pre>
  * Backend op      kernel (kernels/)              reference
@@ -28,7 +28,7 @@ import java.lang.foreign.MemorySegment;
  * rmsNorm         rmsnorm_{dtype}    rmsnorm.cu    ReferenceBackend.rmsNorm
  * matmul          widen_{dtype} + cublasGemmEx + bias_{dtype} (weights.cu)          --precision f32 (default)
  *                 narrow_{bf16|f16} of x + cublasGemmEx 16-bit in, f32 out            --precision bf16
- * rope            rope               rope.cu       (cos / sin computed on the host in double, as the CPU does)
+ * rope            rope               rope.cu       (cos / sin tables per position, on the device, rounded as the CPU rounds them)
  * editHeads       edit_heads         heads.cu
  * attention       attention          attention.cu  (one block per row × head, online softmax)
  * swiglu / add    swiglu / add       swiglu.cu, residual.cu
@@ -65,22 +65,30 @@ public final class CudaBackend implements Backend {
     }
 
     private static final int THREADS = 256;
+    /** CUDA's limit on gridDim.y (and z); rows always go in grid x (limit 2³¹ − 1), column blocks in y. */
+    static final int MAX_GRID_Y = 65535;
     /** Set once JCuda's native side failed to load: it cannot be retried in this JVM. */
     private static volatile String driverMissing;
 
-    private final CudaDevice dev;
-    private final DeviceMemory mem = new DeviceMemory();
+    private final GpuDevice dev;
+    private final DeviceMemory mem;
     private final Cublas blas;
+    private final Staging staging;
     private Cusolver solver;
-    private DeviceMemory.Block staging, widened, narrowed;
+    private DeviceMemory.Block widened, narrowed;
+    private RopeTable ropeTable;
     private boolean closed;
     private volatile Precision precision = Precision.F32;
 
-    private CudaBackend(CudaDevice dev) {
+    /** The backend over {@code dev}, which it owns from now on (closing the backend closes it, also when this throws). */
+    CudaBackend(GpuDevice dev) {
         this.dev = dev;
         try {
-            this.blas = Cublas.open(dev.stream().address());
-        } catch (RuntimeException e) {
+            dev.makeCurrent();
+            this.mem = new DeviceMemory(dev);
+            this.blas = dev.openBlas();
+            this.staging = new Staging();
+        } catch (RuntimeException | Error e) {
             dev.close();
             throw e;
         }
@@ -129,9 +137,7 @@ public final class CudaBackend implements Backend {
     public String name() { return "cuda"; }
 
     /** The device, compute capability, kernel image and cuBLAS library, for logs and result files. */
-    public String description() {
-        return dev.name() + " (sm_" + dev.computeCapability() + "), kernels from " + dev.kernelSource() + ", " + blas.library();
-    }
+    public String description() { return dev.description() + ", " + blas.library(); }
 
     public Precision precision() { return precision; }
 
@@ -143,7 +149,7 @@ public final class CudaBackend implements Backend {
         dev.makeCurrent();
         long n = (long) rows * cols;
         DeviceMemory.Block b = mem.take(n * Float.BYTES);
-        JCudaDriver.cuMemsetD32Async(b.ptr(), 0, Math.max(n, 1), dev.stream());
+        dev.fill32(b.address(), 0, n);
         CudaTensor t = new CudaTensor(b, rows, cols);
         mem.returnWhenUnreachable(t, b);
         return t;
@@ -158,58 +164,57 @@ public final class CudaBackend implements Backend {
         final long chunk = 1L << 30;
         for (long off = 0; off < bytes; off += chunk) {
             long len = Math.min(chunk, bytes - off);
-            JCudaDriver.cuMemcpyHtoD(b.ptr().withByteOffset(off), Pointer.to(src.asSlice(off, len).asByteBuffer()), len);
+            dev.copyToDevice(b.address() + off, src.asSlice(off, len), len);
         }
-        return new CudaWeight(b.ptr(), t.dtype(), t.rows(), t.cols());
+        return new CudaWeight(b.address(), t.dtype(), t.rows(), t.cols());
     }
 
     @Override
     public void upload(Tensor dst, float[] src) {
-        dev.makeCurrent();
         CudaTensor d = t(dst);
         if (src.length != (long) d.rows() * d.cols()) throw new IllegalArgumentException("upload of " + src.length + " floats into " + d.rows() + "x" + d.cols());
-        JCudaDriver.cuMemcpyHtoD(d.block().ptr(), Pointer.to(src), d.bytes());
+        dev.copyToDevice(d.address(), MemorySegment.ofArray(src), d.bytes());
     }
 
     @Override
     public void download(Tensor src, float[] dst) {
-        dev.makeCurrent();
         CudaTensor s = t(src);
         if (dst.length < (long) s.rows() * s.cols()) throw new IllegalArgumentException("download: " + dst.length + " floats for a " + s.rows() + "x" + s.cols() + " tensor");
-        dev.synchronize();
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst), s.block().ptr(), s.bytes());
+        dev.copyToHost(MemorySegment.ofArray(dst), s.address(), s.bytes());
     }
 
     @Override
     public void embed(Tensor out, Weight table, int[] tokens) {
         CudaWeight w = (CudaWeight) table;
         for (int id : tokens) if (id < 0 || id >= w.rows()) throw new IllegalArgumentException("token " + id + " outside the table's " + w.rows() + " rows");
-        long ids = stage(tokens);
-        dev.launch("embed_" + KernelNames.suffix(w.dtype()), blocks(w.cols()), tokens.length, THREADS, 0,
-                new CudaDevice.Args().ptr(t(out).address()).ptr(w.address()).ptr(ids).i32(w.cols()));
+        if (tokens.length == 0) return;
+        long ids = staging.put(tokens);
+        dev.launch("embed_" + KernelNames.suffix(w.dtype()), tokens.length, columnBlocks(w.cols()), THREADS, 0,
+                new KernelArgs().ptr(t(out).address()).ptr(w.address()).ptr(ids).i32(w.cols()));
     }
 
     @Override
     public void rmsNorm(Tensor out, Tensor x, Weight gamma, float eps) {
-        dev.makeCurrent();
+        if (x.rows() == 0) return;
         CudaWeight g = (CudaWeight) gamma;
         dev.launch("rmsnorm_" + KernelNames.suffix(g.dtype()), x.rows(), 1, THREADS, 0,
-                new CudaDevice.Args().ptr(t(out).address()).ptr(t(x).address()).ptr(g.address()).i32(x.cols()).f32(eps));
+                new KernelArgs().ptr(t(out).address()).ptr(t(x).address()).ptr(g.address()).i32(x.cols()).f32(eps));
     }
 
     @Override
     public void matmul(Tensor out, Tensor x, Weight weight, Weight bias) {
-        dev.makeCurrent();
         CudaWeight w = (CudaWeight) weight;
         int tokens = x.rows(), k = x.cols(), n = w.rows();
         if (w.cols() != k || out.rows() != tokens || out.cols() != n) {
             throw new IllegalArgumentException("matmul shapes: out " + out.rows() + "x" + out.cols() + ", x " + tokens + "x" + k + ", w " + n + "x" + w.cols());
         }
+        if (tokens == 0) return;
+        dev.makeCurrent();
         if (precision == Precision.BF16 && w.dtype() != DType.F32) {
             long count = (long) tokens * k;
             long x16 = narrowScratch(count * 2);
             dev.launch("narrow_" + KernelNames.suffix(w.dtype()), gridStride(count), 1, THREADS, 0,
-                    new CudaDevice.Args().ptr(x16).ptr(t(x).address()).i64(count));
+                    new KernelArgs().ptr(x16).ptr(t(x).address()).i64(count));
             blas.matmulRowMajorWt16(t(out).address(), x16, w.address(), w.dtype() == DType.BF16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_16F, tokens, k, n);
         } else {
             long a = w.address();
@@ -217,45 +222,75 @@ public final class CudaBackend implements Backend {
                 long count = (long) n * k;
                 long scratch = widenScratch(count * Float.BYTES);
                 dev.launch("widen_" + KernelNames.suffix(w.dtype()), gridStride(count), 1, THREADS, 0,
-                        new CudaDevice.Args().ptr(scratch).ptr(a).i64(count));
+                        new KernelArgs().ptr(scratch).ptr(a).i64(count));
                 a = scratch;
             }
             blas.matmulRowMajorWt(t(out).address(), t(x).address(), a, tokens, k, n);
         }
         if (bias != null) {
             CudaWeight b = (CudaWeight) bias;
-            dev.launch("bias_" + KernelNames.suffix(b.dtype()), blocks(n), tokens, THREADS, 0,
-                    new CudaDevice.Args().ptr(t(out).address()).ptr(b.address()).i32(n));
+            dev.launch("bias_" + KernelNames.suffix(b.dtype()), tokens, columnBlocks(n), THREADS, 0,
+                    new KernelArgs().ptr(t(out).address()).ptr(b.address()).i32(n));
         }
+    }
+
+    /**
+     * cos / sin of position · invFreq[i] for positions 0 .. positions − 1, on the device as two (positions, half)
+     * float32 tables, rounded as the CPU backend rounds them: built once per invFreq array (the model keeps one) and
+     * grown by doubling, so a call uploads only its rows' positions.
+     */
+    private record RopeTable(double[] invFreq, int positions, DeviceMemory.Block cos, DeviceMemory.Block sin) {}
+
+    private RopeTable ropeTable(double[] invFreq, int positions) {
+        RopeTable r = ropeTable;
+        if (r != null && r.invFreq == invFreq && r.positions >= positions) return r;
+        int n = Math.max(positions, r != null && r.invFreq == invFreq ? 2 * r.positions : 256), half = invFreq.length;
+        float[] cos = new float[Math.multiplyExact(n, half)], sin = new float[n * half];
+        for (int p = 0; p < n; p++) {
+            for (int i = 0; i < half; i++) {
+                double angle = p * invFreq[i];
+                cos[p * half + i] = (float) StrictMath.cos(angle);
+                sin[p * half + i] = (float) StrictMath.sin(angle);
+            }
+        }
+        DeviceMemory.Block c = mem.permanent((long) cos.length * Float.BYTES), s = mem.permanent((long) sin.length * Float.BYTES);
+        dev.copyToDevice(c.address(), MemorySegment.ofArray(cos), c.bytes());
+        dev.copyToDevice(s.address(), MemorySegment.ofArray(sin), s.bytes());
+        if (r != null) {
+            dev.synchronize();                      // earlier rope launches may still read the old tables
+            mem.release(r.cos);
+            mem.release(r.sin);
+        }
+        return ropeTable = new RopeTable(invFreq, n, c, s);
     }
 
     @Override
     public void rope(Tensor x, int heads, int headDim, int[] positions, double[] invFreq) {
         int half = headDim / 2, rows = x.rows();
-        float[] cs = new float[2 * rows * half];  // (2, rows, half): cos then sin, as the CPU backend rounds them
-        for (int t = 0; t < rows; t++) {
-            for (int i = 0; i < half; i++) {
-                double angle = positions[t] * invFreq[i];
-                cs[t * half + i] = (float) StrictMath.cos(angle);
-                cs[rows * half + t * half + i] = (float) StrictMath.sin(angle);
-            }
+        if (rows == 0) return;
+        if (invFreq.length != half) throw new IllegalArgumentException("rope: " + invFreq.length + " frequencies for head_dim " + headDim);
+        int maxPos = 0;
+        for (int p : positions) {
+            if (p < 0) throw new IllegalArgumentException("rope: negative position " + p);
+            maxPos = Math.max(maxPos, p);
         }
-        long base = stage(cs);
-        dev.launch("rope", blocks(heads * half), rows, THREADS, 0, new CudaDevice.Args().ptr(t(x).address()).ptr(base)
-                .ptr(base + (long) rows * half * Float.BYTES).i32(heads).i32(headDim).i32(x.cols()));
+        RopeTable table = ropeTable(invFreq, maxPos + 1);
+        long pos = staging.put(positions);
+        dev.launch("rope", rows, columnBlocks((long) heads * half), THREADS, 0, new KernelArgs().ptr(t(x).address()).ptr(table.cos.address())
+                .ptr(table.sin.address()).ptr(pos).i32(heads).i32(headDim).i32(x.cols()));
     }
 
     @Override
     public void editHeads(Tensor x, int headDim, HeadEdit edit) {
         if (edit.isIdentity() || x.rows() == 0) return;
         int heads = edit.heads();
-        float[] packed = new float[2 * heads];      // scale[heads], then mean flags as int bits
+        int[] packed = new int[2 * heads];          // scale[heads] as float bits, then mean flags
         for (int h = 0; h < heads; h++) {
-            packed[h] = edit.scale()[h];
-            packed[heads + h] = Float.intBitsToFloat(edit.mean()[h] ? 1 : 0);
+            packed[h] = Float.floatToRawIntBits(edit.scale()[h]);
+            packed[heads + h] = edit.mean()[h] ? 1 : 0;
         }
-        long base = stage(packed);
-        dev.launch("edit_heads", x.rows(), 1, THREADS, headDim * Float.BYTES, new CudaDevice.Args().ptr(t(x).address()).ptr(base)
+        long base = staging.put(packed);
+        dev.launch("edit_heads", x.rows(), 1, THREADS, headDim * Float.BYTES, new KernelArgs().ptr(t(x).address()).ptr(base)
                 .ptr(base + (long) heads * Float.BYTES).i32(edit.anyMean() ? 1 : 0).i32(heads).i32(headDim).i32(x.cols()));
     }
 
@@ -263,18 +298,18 @@ public final class CudaBackend implements Backend {
     public void scatterRows(Tensor dst, int[] dstRows, Tensor src) {
         if (dstRows.length == 0) return;
         checkRows(dstRows, dst.rows());
-        long rows = stage(dstRows);
-        dev.launch("scatter_rows", blocks(src.cols()), dstRows.length, THREADS, 0,
-                new CudaDevice.Args().ptr(t(dst).address()).ptr(t(src).address()).ptr(rows).i32(src.cols()));
+        long rows = staging.put(dstRows);
+        dev.launch("scatter_rows", dstRows.length, columnBlocks(src.cols()), THREADS, 0,
+                new KernelArgs().ptr(t(dst).address()).ptr(t(src).address()).ptr(rows).i32(src.cols()));
     }
 
     @Override
     public void gatherRows(Tensor out, Tensor x, int[] rows) {
         if (rows.length == 0) return;
         checkRows(rows, x.rows());
-        long r = stage(rows);
-        dev.launch("gather_rows", blocks(x.cols()), rows.length, THREADS, 0,
-                new CudaDevice.Args().ptr(t(out).address()).ptr(t(x).address()).ptr(r).i32(x.cols()));
+        long r = staging.put(rows);
+        dev.launch("gather_rows", rows.length, columnBlocks(x.cols()), THREADS, 0,
+                new KernelArgs().ptr(t(out).address()).ptr(t(x).address()).ptr(r).i32(x.cols()));
     }
 
     /** Threads per attention block; must equal TILE in kernels/attention.cu. */
@@ -294,18 +329,18 @@ public final class CudaBackend implements Backend {
                 if (layout.cacheStart()[s] + meta[row] >= kCache.rows()) throw new IllegalArgumentException("attention: cache row past the cache's " + kCache.rows() + " rows");
             }
         }
-        long base = stage(meta);
+        long base = staging.put(meta);
         float scale = (float) (1.0 / StrictMath.sqrt(headDim));
         dev.launch("attention", Math.multiplyExact(rows, heads), 1, ATTENTION_TILE, (headDim + ATTENTION_TILE) * Float.BYTES,
-                new CudaDevice.Args().ptr(t(out).address()).ptr(t(q).address()).ptr(t(kCache).address()).ptr(t(vCache).address())
+                new KernelArgs().ptr(t(out).address()).ptr(t(q).address()).ptr(t(kCache).address()).ptr(t(vCache).address())
                         .ptr(base).ptr(base + (long) rows * Integer.BYTES).i32(heads).i32(kvHeads).i32(headDim).i32(q.cols()).i32(kCache.cols()).f32(scale));
     }
 
     @Override
     public void swiglu(Tensor gate, Tensor up) {
-        dev.makeCurrent();
         long n = (long) gate.rows() * gate.cols();
-        dev.launch("swiglu", gridStride(n), 1, THREADS, 0, new CudaDevice.Args().ptr(t(gate).address()).ptr(t(up).address()).i64(n));
+        if (n == 0) return;
+        dev.launch("swiglu", gridStride(n), 1, THREADS, 0, new KernelArgs().ptr(t(gate).address()).ptr(t(up).address()).i64(n));
     }
 
     /** kernels/sampling.cu: only (rows, k) ids and logits and a flag per row come back to the host. */
@@ -313,9 +348,9 @@ public final class CudaBackend implements Backend {
     public boolean topK(Tensor logits, int k, int[] ids, float[] values) {
         int rows = logits.rows(), n = logits.cols();
         if (k < 1 || k > n) throw new IllegalArgumentException("top " + k + " of " + n);
-        dev.makeCurrent();
+        if (rows == 0) return true;
         Tensor topIds = allocate(rows, k), topValues = allocate(rows, k), finite = allocate(rows, 1);   // int32 in float-sized slots
-        dev.launch("top_k", rows, 1, THREADS, 0, new CudaDevice.Args().ptr(t(logits).address()).i32(n).i32(k)
+        dev.launch("top_k", rows, 1, THREADS, 0, new KernelArgs().ptr(t(logits).address()).i32(n).i32(k)
                 .ptr(t(topIds).address()).ptr(t(topValues).address()).ptr(t(finite).address()));
         download(topValues, values);
         float[] idBits = download(topIds), flags = download(finite);
@@ -330,9 +365,9 @@ public final class CudaBackend implements Backend {
     public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) {
         int rows = p.rows(), n = p.cols();
         Backend.checkSameShape(p, q);
-        dev.makeCurrent();
+        if (rows == 0) return;
         Tensor result = allocate(rows, 2);   // a float64 per row, in two float32 slots
-        dev.launch("kl_divergence", rows, 1, THREADS, 0, new CudaDevice.Args().ptr(t(p).address()).ptr(t(q).address()).i32(n).i32(official ? 1 : 0)
+        dev.launch("kl_divergence", rows, 1, THREADS, 0, new KernelArgs().ptr(t(p).address()).ptr(t(q).address()).i32(n).i32(official ? 1 : 0)
                 .ptr(t(result).address()));
         float[] words = download(result);
         for (int r = 0; r < rows; r++) {
@@ -343,16 +378,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void add(Tensor x, Tensor y) {
-        dev.makeCurrent();
         long n = (long) x.rows() * x.cols();
-        dev.launch("add", gridStride(n), 1, THREADS, 0, new CudaDevice.Args().ptr(t(x).address()).ptr(t(y).address()).i64(n));
+        if (n == 0) return;
+        dev.launch("add", gridStride(n), 1, THREADS, 0, new KernelArgs().ptr(t(x).address()).ptr(t(y).address()).i64(n));
     }
 
     @Override
-    public void copy(Tensor dst, Tensor src) {
-        dev.makeCurrent();
-        if (t(src).bytes() > 0) JCudaDriver.cuMemcpyDtoDAsync(t(dst).block().ptr(), t(src).block().ptr(), t(src).bytes(), dev.stream());
-    }
+    public void copy(Tensor dst, Tensor src) { dev.copy(t(dst).address(), t(src).address(), t(src).bytes()); }
 
     /** Eigen-decomposition of a symmetric matrix (cuSOLVER syevd, double). */
     public record Eigen(double[] values, double[][] vectors) {}
@@ -364,28 +396,28 @@ public final class CudaBackend implements Backend {
     public Eigen symmetricEigen(double[] a, int n) {
         dev.makeCurrent();
         if (a.length != (long) n * n) throw new IllegalArgumentException("symmetricEigen: " + a.length + " values for n = " + n);
-        if (solver == null) solver = Cusolver.open(dev.stream().address());
+        if (solver == null) solver = dev.openSolver();
         DeviceMemory.Block da = mem.permanent((long) n * n * Double.BYTES), dw = mem.permanent((long) n * Double.BYTES), info = mem.permanent(Integer.BYTES);
         DeviceMemory.Block work = null;
         try {
             // Row-major a is the transpose in cuSOLVER's column-major view: the same symmetric matrix, upper ↔ lower.
             double[] colMajor = new double[a.length];
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) colMajor[j * n + i] = a[i * n + j];
-            JCudaDriver.cuMemcpyHtoD(da.ptr(), Pointer.to(colMajor), (long) a.length * Double.BYTES);
-            int lwork = solver.workspace(n, da.ptr().address(), dw.ptr().address());
+            dev.copyToDevice(da.address(), MemorySegment.ofArray(colMajor), (long) a.length * Double.BYTES);
+            int lwork = solver.workspace(n, da.address(), dw.address());
             work = mem.permanent(Math.max(1L, lwork) * Double.BYTES);
-            solver.syevd(n, da.ptr().address(), dw.ptr().address(), work.ptr().address(), lwork, info.ptr().address());
-            dev.synchronize();
+            solver.syevd(n, da.address(), dw.address(), work.address(), lwork, info.address());
             int[] status = {0};
-            JCudaDriver.cuMemcpyDtoH(Pointer.to(status), info.ptr(), Integer.BYTES);
+            dev.copyToHost(MemorySegment.ofArray(status), info.address(), Integer.BYTES);
             if (status[0] != 0) throw new SaharaException("cusolverDnDsyevd: devInfo = " + status[0] + (status[0] > 0 ? " (did not converge)" : " (bad argument)"));
             double[] values = new double[n], vecs = new double[n * n];
-            JCudaDriver.cuMemcpyDtoH(Pointer.to(values), dw.ptr(), (long) n * Double.BYTES);
-            JCudaDriver.cuMemcpyDtoH(Pointer.to(vecs), da.ptr(), (long) n * n * Double.BYTES);
+            dev.copyToHost(MemorySegment.ofArray(values), dw.address(), (long) n * Double.BYTES);
+            dev.copyToHost(MemorySegment.ofArray(vecs), da.address(), (long) n * n * Double.BYTES);
             double[][] vectors = new double[n][];
             for (int j = 0; j < n; j++) vectors[j] = java.util.Arrays.copyOfRange(vecs, j * n, (j + 1) * n);   // column j, contiguous
             return new Eigen(values, vectors);
         } finally {
+            dev.synchronize();
             mem.release(da);
             mem.release(dw);
             mem.release(info);
@@ -397,44 +429,70 @@ public final class CudaBackend implements Backend {
     public long deviceBytes() { return mem.allocatedBytes(); }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
-        dev.makeCurrent();
-        dev.synchronize();
-        blas.close();
-        if (solver != null) solver.close();
-        mem.close();
-        dev.close();
+        try {
+            dev.makeCurrent();
+            dev.synchronize();
+            blas.close();
+            if (solver != null) solver.close();
+            staging.close();
+            mem.close();
+        } finally {
+            dev.close();
+        }
     }
 
     // ---- helpers
 
-    /** Uploads ints to the staging buffer; returns its device address. Synchronous: ordered after earlier stream work. */
-    private long stage(int[] data) {
-        dev.makeCurrent();
-        long bytes = (long) Math.max(1, data.length) * Integer.BYTES;
-        ensureStaging(bytes);
-        if (data.length > 0) JCudaDriver.cuMemcpyHtoD(staging.ptr(), Pointer.to(data), (long) data.length * Integer.BYTES);
-        return staging.ptr().address();
-    }
+    /**
+     * Per-call index arrays (token ids, rows, positions, head edits, attention metadata) on their way to the device:
+     * a ring of pinned host memory mirrored by a device buffer at the same offsets, copied asynchronously in stream
+     * order, so a forward never waits for the GPU to upload them. A region is reused only after the ring wraps, and
+     * wrapping first waits for the stream, so no copy or kernel can still be reading it.
+     */
+    private final class Staging implements AutoCloseable {
+        private static final long ALIGN = 256;
+        private MemorySegment host;
+        private DeviceMemory.Block device;
+        private long next;
 
-    private long stage(float[] data) {
-        dev.makeCurrent();
-        long bytes = (long) Math.max(1, data.length) * Float.BYTES;
-        ensureStaging(bytes);
-        if (data.length > 0) JCudaDriver.cuMemcpyHtoD(staging.ptr(), Pointer.to(data), (long) data.length * Float.BYTES);
-        return staging.ptr().address();
-    }
+        Staging() { grow(4L << 20); }
 
-    private void ensureStaging(long bytes) {
-        if (staging != null && staging.bytes() >= bytes) return;
-        if (staging != null) {
-            dev.synchronize();
-            mem.release(staging);
+        private void grow(long capacity) {
+            if (host != null) {
+                dev.synchronize();
+                dev.freePinned(host);
+                mem.release(device);
+            }
+            host = dev.allocatePinned(capacity);
+            device = mem.permanent(capacity);
+            next = 0;
         }
-        staging = mem.permanent(Math.max(bytes, 1 << 20));
+
+        long put(int[] data) {
+            long bytes = (long) data.length * Integer.BYTES, need = (Math.max(bytes, 1) + ALIGN - 1) / ALIGN * ALIGN;
+            if (need > device.bytes()) {
+                grow(Math.max(2 * device.bytes(), need));
+            } else if (next + need > device.bytes()) {
+                dev.synchronize();
+                next = 0;
+            }
+            MemorySegment region = host.asSlice(next, bytes);
+            MemorySegment.copy(MemorySegment.ofArray(data), 0, region, 0, bytes);
+            long at = device.address() + next;
+            dev.copyToDeviceAsync(at, region, bytes);
+            next += need;
+            return at;
+        }
+
+        @Override
+        public void close() { dev.freePinned(host); }
     }
+
+    /** Stages {@code data} as an op would; its device address (for the tests of the ring). */
+    long stage(int[] data) { return staging.put(data); }
 
     private long widenScratch(long bytes) {
         if (widened == null || widened.bytes() < bytes) {
@@ -444,7 +502,7 @@ public final class CudaBackend implements Backend {
             }
             widened = mem.permanent(bytes);
         }
-        return widened.ptr().address();
+        return widened.address();
     }
 
     private long narrowScratch(long bytes) {
@@ -455,7 +513,7 @@ public final class CudaBackend implements Backend {
             }
             narrowed = mem.permanent(bytes);
         }
-        return narrowed.ptr().address();
+        return narrowed.address();
     }
 
     /** A measured dense GEMM rate: the median of timed samples, each {@code inner} back-to-back products. */
@@ -477,14 +535,14 @@ public final class CudaBackend implements Backend {
                 if (inBytes == 4) {
                     float[] f = new float[count];
                     for (int i = 0; i < count; i++) f[i] = (float) (r.nextDouble() * 2 - 1);
-                    JCudaDriver.cuMemcpyHtoD(blk.ptr(), Pointer.to(f), blk.bytes());
+                    dev.copyToDevice(blk.address(), MemorySegment.ofArray(f), blk.bytes());
                 } else {
                     short[] h = new short[count];
                     for (int i = 0; i < count; i++) {
                         float v = (float) (r.nextDouble() * 2 - 1);
                         h[i] = inType == Cublas.CUDA_R_16BF ? (short) (Float.floatToIntBits(v) >>> 16) : Float.floatToFloat16(v);
                     }
-                    JCudaDriver.cuMemcpyHtoD(blk.ptr(), Pointer.to(h), blk.bytes());
+                    dev.copyToDevice(blk.address(), MemorySegment.ofArray(h), blk.bytes());
                 }
             }
             double[] ms = new double[samples];
@@ -492,7 +550,7 @@ public final class CudaBackend implements Backend {
                 dev.synchronize();
                 long t0 = System.nanoTime();
                 for (int i = 0; i < inner; i++) {
-                    blas.gemmEx(Cublas.OP_T, Cublas.OP_N, m, n, k, a.ptr().address(), inType, k, b.ptr().address(), inType, k, c.ptr().address(), outType, m);
+                    blas.gemmEx(Cublas.OP_T, Cublas.OP_N, m, n, k, a.address(), inType, k, b.address(), inType, k, c.address(), outType, m);
                 }
                 dev.synchronize();
                 if (s >= 0) ms[s] = (System.nanoTime() - t0) / 1e6 / inner;
@@ -511,7 +569,12 @@ public final class CudaBackend implements Backend {
         for (int r : rows) if (r < 0 || r >= limit) throw new IllegalArgumentException("row " + r + " outside 0.." + (limit - 1));
     }
 
-    private static int blocks(long n) { return (int) Math.max(1, (n + THREADS - 1) / THREADS); }
+    /** Blocks of THREADS covering n columns, for grid y: CUDA allows at most 65,535 there. */
+    private static int columnBlocks(long n) {
+        long b = Math.max(1, (n + THREADS - 1) / THREADS);
+        if (b > MAX_GRID_Y) throw new SaharaException("the CUDA backend supports rows of up to " + (long) MAX_GRID_Y * THREADS + " columns, got " + n);
+        return (int) b;
+    }
 
     private static int gridStride(long n) { return (int) Math.min(Math.max(1, (n + THREADS - 1) / THREADS), 65535L * 8); }
 

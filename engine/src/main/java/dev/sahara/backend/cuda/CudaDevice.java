@@ -7,23 +7,25 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The GPU through JCuda's driver API: device 0's primary context (shared with cuBLAS / cuSOLVER, which use
- * whatever context is current), one stream for all work, and the kernel modules from engine.jar's resources
+ * The real GPU through JCuda's driver API: device 0's primary context (shared with cuBLAS / cuSOLVER, which use
+ * whatever context is current), one blocking stream for all work, and the kernel modules from engine.jar's resources
  * {@code /kernels/<family>.fatbin} (SASS for sm_80 / sm_90, built where nvcc exists) or else
  * {@code /kernels/<family>.ptx} (compute_80, committed; JIT-compiled by the driver).
  */
-final class CudaDevice implements AutoCloseable {
+final class CudaDevice implements GpuDevice {
     /** Kernel families: one kernels/*.cu file each. */
     static final List<String> FAMILIES = List.of("embedding", "rmsnorm", "rope", "attention", "heads", "swiglu", "residual", "rows", "weights", "sampling", "divergence");
 
@@ -31,6 +33,8 @@ final class CudaDevice implements AutoCloseable {
     private final CUcontext context = new CUcontext();
     private final DevicePtr.Stream stream = new DevicePtr.Stream();
     private final Map<String, CUfunction> functions = new HashMap<>();
+    private final Map<Long, DevicePtr> allocations = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Long, Pointer> pinned = new java.util.concurrent.ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
     private final String name, kernelSource;
     private final int computeCapability;
@@ -93,49 +97,146 @@ final class CudaDevice implements AutoCloseable {
         }
     }
 
-    /** Makes the primary context current on the calling thread (once per thread). */
-    void makeCurrent() {
+    String name() { return name; }
+
+    @Override
+    public String description() { return name + " (sm_" + computeCapability + "), kernels from " + kernelSource; }
+
+    @Override
+    public void makeCurrent() {
         if (current.get()) return;
         JCudaDriver.cuCtxSetCurrent(context);
         current.set(true);
     }
 
-    DevicePtr.Stream stream() { return stream; }
-
-    String name() { return name; }
-
-    int computeCapability() { return computeCapability; }
-
-    String kernelSource() { return kernelSource; }
-
-    /** Launches {@code fn} on the stream: grid (gx, gy), 1-D blocks of {@code block} threads. */
-    void launch(String fn, int gx, int gy, int block, int sharedBytes, Args args) {
-        CUfunction f = functions.get(fn);
-        if (f == null) throw new IllegalArgumentException("no kernel " + fn);
-        JCudaDriver.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, sharedBytes, stream, args.pointer(), null);
+    @Override
+    public long allocate(long bytes) {
+        makeCurrent();
+        DevicePtr p = new DevicePtr();
+        try {
+            JCudaDriver.cuMemAlloc(p, Math.max(bytes, 4));
+        } catch (CudaException e) {
+            if (String.valueOf(e.getMessage()).contains(CUresult.stringFor(CUresult.CUDA_ERROR_OUT_OF_MEMORY))) throw new GpuDevice.OutOfMemory(bytes, name);
+            throw e;
+        }
+        allocations.put(p.address(), p);
+        return p.address();
     }
 
-    void synchronize() { JCudaDriver.cuStreamSynchronize(stream); }
+    @Override
+    public void free(long address) {
+        makeCurrent();
+        DevicePtr p = allocations.remove(address);
+        if (p == null) throw new IllegalArgumentException("free of 0x" + Long.toHexString(address) + ", which this device did not allocate");
+        JCudaDriver.cuMemFree(p);
+    }
 
-    /** Kernel arguments in order: device addresses and 64-bit counts as long, int, float. */
-    static final class Args {
-        private final java.util.ArrayList<Pointer> list = new java.util.ArrayList<>();
+    @Override
+    public MemorySegment allocatePinned(long bytes) {
+        makeCurrent();
+        Pointer p = new Pointer();
+        JCudaDriver.cuMemAllocHost(p, bytes);
+        MemorySegment s = MemorySegment.ofBuffer(p.getByteBuffer(0, bytes));
+        pinned.put(s.address(), p);
+        return s;
+    }
 
-        Args ptr(long address) { list.add(Pointer.to(new long[] {address})); return this; }
+    @Override
+    public void freePinned(MemorySegment pinned) {
+        makeCurrent();
+        Pointer p = this.pinned.remove(pinned.address());
+        if (p == null) throw new IllegalArgumentException("freePinned of memory this device did not allocate");
+        JCudaDriver.cuMemFreeHost(p);
+    }
 
-        Args i64(long v) { list.add(Pointer.to(new long[] {v})); return this; }
+    @Override
+    public void fill32(long address, int value, long count) {
+        makeCurrent();
+        if (count > 0) JCudaDriver.cuMemsetD32Async(DevicePtr.at(address), value, count, stream);
+    }
 
-        Args i32(int v) { list.add(Pointer.to(new int[] {v})); return this; }
+    @Override
+    public void copyToDevice(long dst, MemorySegment src, long bytes) {
+        makeCurrent();
+        if (bytes > 0) JCudaDriver.cuMemcpyHtoD(DevicePtr.at(dst), host(src, bytes), bytes);
+    }
 
-        Args f32(float v) { list.add(Pointer.to(new float[] {v})); return this; }
+    @Override
+    public void copyToDeviceAsync(long dst, MemorySegment pinnedSrc, long bytes) {
+        makeCurrent();
+        if (bytes > 0) JCudaDriver.cuMemcpyHtoDAsync(DevicePtr.at(dst), host(pinnedSrc, bytes), bytes, stream);
+    }
 
-        Pointer pointer() { return Pointer.to(list.toArray(new Pointer[0])); }
+    @Override
+    public void copyToHost(MemorySegment dst, long src, long bytes) {
+        makeCurrent();
+        synchronize();
+        if (bytes > 0) JCudaDriver.cuMemcpyDtoH(host(dst, bytes), DevicePtr.at(src), bytes);
+    }
+
+    @Override
+    public void copy(long dst, long src, long bytes) {
+        makeCurrent();
+        if (bytes > 0) JCudaDriver.cuMemcpyDtoDAsync(DevicePtr.at(dst), DevicePtr.at(src), bytes, stream);
+    }
+
+    /** A JCuda pointer to host memory: a heap segment's array, or a native segment as a direct buffer. */
+    private static Pointer host(MemorySegment s, long bytes) {
+        if (s.isNative()) return Pointer.to(s.asSlice(0, bytes).asByteBuffer());
+        Object array = s.heapBase().orElseThrow();
+        long offset = s.address();
+        if (offset != 0) throw new IllegalArgumentException("a heap segment must start at its array's first element");
+        return switch (array) {
+            case float[] f -> Pointer.to(f);
+            case int[] i -> Pointer.to(i);
+            case double[] d -> Pointer.to(d);
+            case short[] h -> Pointer.to(h);
+            case byte[] b -> Pointer.to(b);
+            case long[] l -> Pointer.to(l);
+            default -> throw new IllegalArgumentException("host segment over " + array.getClass());
+        };
+    }
+
+    @Override
+    public void launch(String kernel, int gx, int gy, int block, int sharedBytes, KernelArgs args) {
+        makeCurrent();
+        CUfunction f = functions.get(kernel);
+        if (f == null) throw new IllegalArgumentException("no kernel " + kernel);
+        List<KernelArgs.Arg> list = args.list();
+        Pointer[] params = new Pointer[list.size()];
+        for (int i = 0; i < params.length; i++) {
+            KernelArgs.Arg a = list.get(i);
+            params[i] = a.bytes() == 8 ? Pointer.to(new long[] {a.bits()}) : Pointer.to(new int[] {(int) a.bits()});
+        }
+        JCudaDriver.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, sharedBytes, stream, Pointer.to(params), null);
+    }
+
+    @Override
+    public void synchronize() {
+        makeCurrent();
+        JCudaDriver.cuStreamSynchronize(stream);
+    }
+
+    @Override
+    public Cublas openBlas() {
+        makeCurrent();
+        return Cublas.open(NativeLibraries.load(Cublas.SONAMES, Cublas.COMPANIONS), stream.address());
+    }
+
+    @Override
+    public Cusolver openSolver() {
+        makeCurrent();
+        return Cusolver.open(NativeLibraries.load(Cusolver.SONAMES, Cusolver.COMPANIONS), stream.address());
     }
 
     @Override
     public void close() {
         makeCurrent();
         JCudaDriver.cuStreamSynchronize(stream);
+        for (DevicePtr p : allocations.values()) JCudaDriver.cuMemFree(p);
+        allocations.clear();
+        for (Pointer p : pinned.values()) JCudaDriver.cuMemFreeHost(p);
+        pinned.clear();
         JCudaDriver.cuStreamDestroy(stream);
         JCudaDriver.cuDevicePrimaryCtxRelease(device);
     }

@@ -13,9 +13,7 @@ final class CudaTensor implements Tensor {
         this.cols = cols;
     }
 
-    DeviceMemory.Block block() { return block; }
-
-    long address() { return block.ptr().address(); }
+    long address() { return block.address(); }
 
     long bytes() { return (long) rows * cols * Float.BYTES; }
 

@@ -16,12 +16,16 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 final class Cusolver implements AutoCloseable {
     static final String[] SONAMES = {"libcusolver.so.12", "libcusolver.so.11"};
+    /** cuSOLVER's own dependencies, loaded first from its folder (CUDA 13 wheels: cuBLAS and nvJitLink are .so.13 there). */
+    static final String[] COMPANIONS = {"libcublasLt", "libcublas", "libcusparse", "libnvJitLink"};
     static final int EIG_MODE_VECTOR = 1, FILL_MODE_LOWER = 0;
 
     private final String library;
     private final MethodHandle destroy, bufferSize, syevd;
     private final MemorySegment handle;
-    private final Arena arena = Arena.ofConfined();
+    // shared, not confined: used and closed from whichever thread the backend is called on
+    private final Arena arena = Arena.ofShared();
+    private boolean closed;
 
     private Cusolver(NativeLibraries.Found lib, long stream) {
         SymbolLookup l = lib.lookup();
@@ -41,16 +45,19 @@ final class Cusolver implements AutoCloseable {
         check("cusolverDnSetStream", Cublas.invokeInt(setStream, handle, MemorySegment.ofAddress(stream)));
     }
 
-    static Cusolver open(long stream) { return new Cusolver(NativeLibraries.load(SONAMES, "libcublasLt", "libcublas", "libcusparse", "libnvJitLink"), stream); }
+    /** A handle from library {@code lib} bound to {@code stream} (a CUstream address). */
+    static Cusolver open(NativeLibraries.Found lib, long stream) { return new Cusolver(lib, stream); }
 
     String library() { return library; }
 
     /** Workspace size in doubles for an n×n problem. */
     int workspace(int n, long a, long w) {
-        MemorySegment lwork = arena.allocate(JAVA_INT);
-        check("cusolverDnDsyevd_bufferSize", Cublas.invokeInt(bufferSize, handle, EIG_MODE_VECTOR, FILL_MODE_LOWER, n,
-                MemorySegment.ofAddress(a), n, MemorySegment.ofAddress(w), lwork));
-        return lwork.get(JAVA_INT, 0);
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment lwork = call.allocate(JAVA_INT);
+            check("cusolverDnDsyevd_bufferSize", Cublas.invokeInt(bufferSize, handle, EIG_MODE_VECTOR, FILL_MODE_LOWER, n,
+                    MemorySegment.ofAddress(a), n, MemorySegment.ofAddress(w), lwork));
+            return lwork.get(JAVA_INT, 0);
+        }
     }
 
     /** Eigenvalues (ascending) into w and eigenvectors over a (column j = vector j), all device addresses; devInfo an int. */
@@ -65,8 +72,10 @@ final class Cusolver implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        Cublas.invokeInt(destroy, handle);
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        check("cusolverDnDestroy", Cublas.invokeInt(destroy, handle));
         arena.close();
     }
 }

@@ -1,9 +1,5 @@
 package dev.sahara.backend.cuda;
 
-import jcuda.driver.CUresult;
-import jcuda.driver.JCudaDriver;
-import jcuda.CudaException;
-
 import java.lang.ref.Cleaner;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,15 +16,18 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * allocation retried. Weights are allocated here too but never pooled; {@link #close} frees everything.
  */
 final class DeviceMemory implements AutoCloseable {
-    /** One allocation. */
-    record Block(DevicePtr ptr, long bytes) {}
+    /** One allocation: its device address and size. */
+    record Block(long address, long bytes) {}
 
     private static final Cleaner CLEANER = Cleaner.create();
 
+    private final GpuDevice device;
     private final ConcurrentLinkedQueue<Block> returned = new ConcurrentLinkedQueue<>();
     private final Map<Long, ArrayDeque<Block>> free = new HashMap<>();
     private final List<Block> all = new ArrayList<>();
     private volatile boolean closed;
+
+    DeviceMemory(GpuDevice device) { this.device = device; }
 
     /** A block of exactly {@code bytes}: a pooled one when there is one, else a new allocation. */
     Block take(long bytes) {
@@ -47,7 +46,7 @@ final class DeviceMemory implements AutoCloseable {
     /** Frees one permanent block now (a scratch buffer that grew). */
     synchronized void release(Block b) {
         all.remove(b);
-        JCudaDriver.cuMemFree(b.ptr());
+        device.free(b.address());
     }
 
     private synchronized Block poll(long bytes) {
@@ -61,11 +60,10 @@ final class DeviceMemory implements AutoCloseable {
     }
 
     private synchronized Block allocate(long bytes) {
-        DevicePtr p = new DevicePtr();
+        long address;
         try {
-            JCudaDriver.cuMemAlloc(p, Math.max(bytes, 4));
-        } catch (CudaException e) {
-            if (!e.getMessage().contains(CUresult.stringFor(CUresult.CUDA_ERROR_OUT_OF_MEMORY))) throw e;
+            address = device.allocate(Math.max(bytes, 4));
+        } catch (GpuDevice.OutOfMemory e) {
             System.gc();
             try {
                 Thread.sleep(100);
@@ -75,9 +73,9 @@ final class DeviceMemory implements AutoCloseable {
             drain();
             for (ArrayDeque<Block> q : free.values()) for (Block b : q) release(b);
             free.clear();
-            JCudaDriver.cuMemAlloc(p, Math.max(bytes, 4));
+            address = device.allocate(Math.max(bytes, 4));
         }
-        Block b = new Block(p, bytes);
+        Block b = new Block(address, bytes);
         all.add(b);
         return b;
     }
@@ -91,7 +89,7 @@ final class DeviceMemory implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
-        for (Block b : all) JCudaDriver.cuMemFree(b.ptr());
+        for (Block b : all) device.free(b.address());
         all.clear();
         free.clear();
         returned.clear();

@@ -9,14 +9,14 @@ import dev.sahara.backend.reference.ReferenceBackend;
 import dev.sahara.model.DType;
 import dev.sahara.model.TensorData;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
+import java.util.Arrays;
 import java.util.Random;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import static dev.sahara.backend.BackendParityTest.random;
@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the --precision bf16 matmul (16-bit GEMM inputs) and the cuSOLVER eigensolver. The ops every backend has (matmul,
  * row ops, rope, head edits, attention) are checked for CUDA by the "cuda" cases of
  * {@link BackendParityTest}, against the double-precision {@link ReferenceBackend}, with CUDA's tolerance
- * |gpu − ref| ≤ 1e-4 · (1 + |ref|) per element. Skipped, with the reason, where there is no CUDA GPU.
+ * |gpu − ref| ≤ 1e-4 · (1 + |ref|) per element. Each case runs on the GPU ("cuda": skipped, with the reason, where
+ * there is none) and over the CPU emulation of the same kernels ("cuda-emulated": everywhere).
  */
 class CudaBackendParityTest {
     static final double TOL = BackendParityTest.CUDA.tolerance();
@@ -43,11 +44,26 @@ class CudaBackendParityTest {
 
     static TensorData weight(Random r, DType dtype, int rows, int cols) { return BackendParityTest.weight(ARENA, r, dtype, rows, cols); }
 
+    /** Every (backend, case) pair: the CUDA backend on a GPU and over the emulation. */
+    static Stream<Arguments> onBoth(Object[]... cases) {
+        return CudaTestSupport.backends().flatMap(b -> Stream.of(cases).map(c -> {
+            Object[] all = new Object[c.length + 1];
+            all[0] = b;
+            System.arraycopy(c, 0, all, 1, c.length);
+            return Arguments.of(all);
+        }));
+    }
+
+    static Stream<Arguments> topKCases() {
+        return onBoth(new Object[] {1, 1}, new Object[] {1, 32000}, new Object[] {5, 32000}, new Object[] {40, 1000}, new Object[] {7, 129},
+                new Object[] {300, 300}, new Object[] {1, 128256}, new Object[] {8, 128256});
+    }
+
     /** kernels/sampling.cu top_k equals TopK.select exactly: ranks, ids and values, ties by lower id; NaN/Inf flagged. */
-    @ParameterizedTest(name = "top_k {0} of {1}")
-    @CsvSource({"1, 1", "1, 32000", "5, 32000", "40, 1000", "7, 129", "300, 300"})
-    void topKEqualsTheHostSelection(int k, int n) {
-        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+    @ParameterizedTest(name = "{0}: top_k {1} of {2}")
+    @MethodSource("topKCases")
+    void topKEqualsTheHostSelection(Supplier<CudaBackend> backend, int k, int n) {
+        CudaBackend gpu = backend.get();
         Random r = new Random(k * 131L + n);
         int rows = 5;
         float[] x = new float[rows * n];
@@ -63,13 +79,30 @@ class CudaBackendParityTest {
         x[3 * n + n / 2] = Float.NaN;
         gpu.upload(g, x);
         assertFalse(gpu.topK(g, k, ids, values), "a NaN in row 3 is reported");
+        for (float bad : new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            float[] y = x.clone();
+            y[3 * n + n / 2] = 0;
+            y[n - 1] = bad;                            // row 0's last column
+            gpu.upload(g, y);
+            assertFalse(gpu.topK(g, k, ids, values), bad + " in row 0 is reported");
+            if (n > k) {                               // the other rows' picks are unaffected; a non-finite value is never picked
+                for (int s = 1; s < rows; s++) TopK.select(y, s * n, n, k, expectedIds, expectedValues, s * k);
+                assertArrayEquals(Arrays.copyOfRange(expectedIds, k, rows * k), Arrays.copyOfRange(ids, k, rows * k), "ids of rows 1.. with " + bad + " in row 0");
+                for (int j = 0; j < k; j++) assertTrue(ids[j] != n - 1, "row 0 never picks its " + bad);
+            }
+        }
+    }
+
+    static Stream<Arguments> klCases() {
+        return onBoth(new Object[] {1, false}, new Object[] {7, true}, new Object[] {1000, false}, new Object[] {32000, false},
+                new Object[] {32000, true}, new Object[] {128256, false}, new Object[] {128256, true});
     }
 
     /** kernels/divergence.cu kl_divergence against Divergence.kl / officialKl (double sums in another order). */
-    @ParameterizedTest(name = "kl_divergence n {0}, official {1}")
-    @CsvSource({"1, false", "7, true", "1000, false", "32000, false", "32000, true"})
-    void klDivergenceEqualsTheHostDefinition(int n, boolean official) {
-        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+    @ParameterizedTest(name = "{0}: kl_divergence n {1}, official {2}")
+    @MethodSource("klCases")
+    void klDivergenceEqualsTheHostDefinition(Supplier<CudaBackend> backend, int n, boolean official) {
+        CudaBackend gpu = backend.get();
         Random r = new Random(n * 7L + (official ? 1 : 0));
         int rows = 4;
         float[] p = new float[rows * n], q = new float[rows * n];
@@ -92,6 +125,16 @@ class CudaBackendParityTest {
         gpu.klDivergence(pg, qg, official, out);
         assertTrue(Double.isNaN(out[2]) && Double.isNaN(out[3]), "non-finite logits give NaN: " + out[2] + ", " + out[3]);
         assertTrue(Double.isFinite(out[0]) && Double.isFinite(out[1]), "the other rows are unaffected");
+        // the first argument's rows too (a NaN there once gave KL 0: every term skipped), for each non-finite value
+        float[] bads = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        for (int s = 0; s < 3; s++) {
+            float[] pb = p.clone();
+            pb[s * n + (n - 1) / 2] = bads[s];
+            gpu.upload(pg, pb);
+            gpu.klDivergence(pg, qg, official, out);
+            assertTrue(Double.isNaN(out[s]), "p row " + s + " holding " + bads[s] + " gives NaN, got " + out[s]);
+            assertTrue(Double.isNaN(Divergence.kl(pb, s * n, q, s * n, n, official)), "as on the host");
+        }
     }
 
     /** x rounded as narrow_bf16 / narrow_f16 round it (nearest even). */
@@ -102,10 +145,14 @@ class CudaBackendParityTest {
         return Float.intBitsToFloat(u & 0xffff0000);
     }
 
-    @ParameterizedTest(name = "matmul --precision bf16 {0}x{1} · ({2}x{1})ᵀ {3}")
-    @MethodSource("shapes")
-    void matmulWith16BitInputs(int rows, int k, int n, DType dtype) {
-        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+    static Stream<Arguments> backendsAndShapes() {
+        return onBoth(shapes().map(Arguments::get).toArray(Object[][]::new));
+    }
+
+    @ParameterizedTest(name = "{0}: matmul --precision bf16 {1}x{2} · ({3}x{2})ᵀ {4}")
+    @MethodSource("backendsAndShapes")
+    void matmulWith16BitInputs(Supplier<CudaBackend> backend, int rows, int k, int n, DType dtype) {
+        CudaBackend gpu = backend.get();
         Random r = new Random(rows * 37L + k * 11L + n);
         float[] xs = random(r, rows * k), rounded = xs.clone();
         if (dtype != DType.F32) for (int i = 0; i < rounded.length; i++) rounded[i] = round16(xs[i], dtype);
@@ -125,9 +172,10 @@ class CudaBackendParityTest {
         out.assertClose("matmul bf16-precision " + dtype + " " + rows + "x" + k + "x" + n);
     }
 
-    @Test
-    void symmetricEigenPairs() {
-        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+    @ParameterizedTest(name = "{0}: cuSOLVER syevd eigenpairs")
+    @MethodSource("dev.sahara.backend.cuda.CudaTestSupport#backends")
+    void symmetricEigenPairs(Supplier<CudaBackend> backend) {
+        CudaBackend gpu = backend.get();
         int n = 37;
         Random r = new Random(7);
         double[] a = new double[n * n];

@@ -12,11 +12,13 @@ import dev.sahara.model.Checkpoint;
 import dev.sahara.model.SyntheticModels;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -27,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * CUDA logits and final-norm states against the CPU backend's, on a packed batch of three prompts, unablated
  * and under every ablation mode; then prefix reuse (forwardFrom) and greedy decoding through the KV cache.
  * Tolerance 2e-4 absolute on logits (the CPU backend is itself within 1e-4 of a float64 numpy forward).
- * Skipped, with the reason, where there is no CUDA GPU.
+ * On the GPU ("cuda": skipped, with the reason, where there is none) and over the CPU emulation of the same kernels
+ * ("cuda-emulated": everywhere).
  */
 class CudaForwardParityTest {
     static final double TOL = 2e-4;
@@ -59,10 +62,14 @@ class CudaForwardParityTest {
         return a;
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("models")
-    void logitsMatchCpu(String model) {
-        CudaBackend gpu = CudaTestSupport.backendOrSkip();
+    static Stream<Arguments> backendsAndModels() {
+        return CudaTestSupport.backends().flatMap(b -> models().map(m -> Arguments.of(b, m)));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("backendsAndModels")
+    void logitsMatchCpu(Supplier<CudaBackend> backend, String model) {
+        CudaBackend gpu = backend.get();
         try (LlamaModel cpu = new LlamaModel(open(model), new CpuBackend(2));
              Checkpoint ck = open(model)) {
             LlamaModel cuda = new LlamaModel(ck, gpu);   // the shared backend stays open across tests
