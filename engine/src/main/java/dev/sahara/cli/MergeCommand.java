@@ -60,6 +60,10 @@ public final class MergeCommand implements java.util.concurrent.Callable<Integer
 
     @Override
     public Integer call() {
+        Path d0 = shardDirs.getFirst();
+        if (Files.isRegularFile(d0.resolve(ShipsShards.FILE)) && !Files.isRegularFile(d0.resolve(CandidateLog.FILE))) {
+            return ShipsShards.merge(spec, shardDirs, out, noFinish);
+        }
         List<ShardLog> shards = new ArrayList<>();
         for (Path d : shardDirs) shards.add(read(d));
         Path outNorm = out.toAbsolutePath().normalize();

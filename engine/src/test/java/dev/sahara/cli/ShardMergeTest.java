@@ -238,6 +238,29 @@ class ShardMergeTest {
         assertRefused(args("attribute", "--shards", "4", "--no-asr"), "--shards goes with --plan");
     }
 
+    @Test
+    void shardedShipsMergedEqualsUnshardedAndRefusals() throws IOException {
+        String[] base = args("ships", "--model", MODEL, "--dataset", "builtin:advbench", "--limit", "3");
+        Path whole = tmp.resolve("ships-whole"), merged = tmp.resolve("ships-merged");
+        ok(CliTestSupport.run(concat(base, "--out", whole.toString())));
+        List<Path> dirs = new ArrayList<>();
+        for (int k = 0; k < 3; k++) {
+            Path d = tmp.resolve("ships-" + k);
+            ok(CliTestSupport.run(concat(base, "--shard", k + "/3", "--out", d.toString())));
+            dirs.add(d);
+        }
+        ok(CliTestSupport.run(merge(merged, dirs)));
+        assertSameFiles(whole, merged);
+        assertRefused(merge(tmp.resolve("m1"), List.of(dirs.get(0), dirs.get(2))), "gap: ships shard 1/3 is missing");
+        assertRefused(merge(tmp.resolve("m2"), List.of(dirs.get(0), dirs.get(1), copy(dirs.get(1), "ships-again"), dirs.get(2))), "duplicate: L");
+        Path eps = tmp.resolve("ships-eps");
+        ok(CliTestSupport.run(concat(base, "--epsilon", "1e-4", "--shard", "1/3", "--out", eps.toString())));
+        assertRefused(merge(tmp.resolve("m3"), List.of(dirs.get(0), eps, dirs.get(2))), "foreign shard: other settings or inputs");
+        Path four = tmp.resolve("ships-four");
+        ok(CliTestSupport.run(concat(base, "--shard", "1/4", "--out", four.toString())));
+        assertRefused(merge(tmp.resolve("m4"), List.of(dirs.get(0), four, dirs.get(2))), "shard 1/4, but");
+    }
+
     static Path copy(Path dir, String name) throws IOException {
         Path to = dir.resolveSibling(name);
         Files.createDirectories(to);
