@@ -19,6 +19,12 @@ public final class QueryShips {
 
     /** scores[prompt][layer][head]. */
     public static double[][][] compute(LlamaModel model, List<int[]> prompts, AttributionSettings s, Progress progress) {
+        return compute(model, prompts, s, id -> true, progress);
+    }
+
+    /** As above for the heads {@code include} accepts (one shard's); the others are NaN. */
+    public static double[][][] compute(LlamaModel model, List<int[]> prompts, AttributionSettings s, java.util.function.Predicate<HeadId> include,
+                                       Progress progress) {
         ModelConfig c = model.config();
         dev.sahara.llama.MemoryPlan.of(c, prompts, s.prefixReuse(), true, dev.sahara.llama.MemoryPlan.mappedBytes(model.checkpoint())).check(Runtime.getRuntime().maxMemory());
         CandidateRunner runner = new CandidateRunner(model, TokenBatch.pack(prompts), s.prefixReuse());
@@ -32,10 +38,15 @@ public final class QueryShips {
         double[] kl = new double[prompts.size()];
         LlamaModel.LogitsReader klFromBase = LlamaModel.LogitsReader.klFrom(base, s.officialKl(), kl);
         double[][][] scores = new double[prompts.size()][c.numLayers()][c.numHeads()];
-        int total = c.numLayers() * c.numHeads(), done = 0;
+        int total = 0, done = 0;
+        for (int l = 0; l < c.numLayers(); l++) for (int h = 0; h < c.numHeads(); h++) if (include.test(new HeadId(l, h))) total++;
         for (int l = 0; l < c.numLayers(); l++) {
             for (int h = 0; h < c.numHeads(); h++) {
                 HeadId id = new HeadId(l, h);
+                if (!include.test(id)) {
+                    for (int p = 0; p < prompts.size(); p++) scores[p][l][h] = Double.NaN;
+                    continue;
+                }
                 runner.runCandidate(Ablation.none(), id, s.mode(), s.epsilon(), klFromBase);
                 for (int p = 0; p < prompts.size(); p++) scores[p][l][h] = kl[p];
                 progress.update(++done, total, id.label());

@@ -40,6 +40,9 @@ public final class Sahara {
                 runner.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), settings.rMain());
     }
 
+    /** Whether a candidate's forward starts at its own layer (it decides what a candidate costs, {@link Shard#cost}). */
+    public boolean prefixReuse() { return settings.prefixReuse(); }
+
     /**
      * Scores already known (from a resumed run's log) and a sink for each finished one. A known score is used
      * as it is and its forward is skipped; {@link #finished} is called for every score computed, before progress.
@@ -62,15 +65,28 @@ public final class Sahara {
     public double[][] scoreAll(List<HeadId> group, Progress progress) { return scoreAll(group, 1, Memo.NONE, progress); }
 
     /** {@link #scoreAll(List, Progress)} as step {@code step} of a run whose finished candidates {@code memo} keeps. */
-    public double[][] scoreAll(List<HeadId> group, int step, Memo memo, Progress progress) {
+    public double[][] scoreAll(List<HeadId> group, int step, Memo memo, Progress progress) { return score(group, step, id -> true, memo, progress); }
+
+    /**
+     * Step {@code step} for one shard: scores only the candidates {@code shard} owns (the rest stay NaN), recording
+     * each through {@code memo}. The merge of every shard's log is the unsharded step's log.
+     */
+    public double[][] scoreShard(List<HeadId> group, int step, Shard shard, Memo memo, Progress progress) {
+        ModelConfig c = model.config();
+        int[][] owner = Shard.partition(c.numLayers(), c.numHeads(), group, settings.prefixReuse(), shard.count());
+        return score(group, step, id -> owner[id.layer()][id.head()] == shard.index(), memo, progress);
+    }
+
+    private double[][] score(List<HeadId> group, int step, java.util.function.Predicate<HeadId> include, Memo memo, Progress progress) {
         ModelConfig c = model.config();
         Ablation base = Ablation.of(group, settings.mode(), settings.epsilon());
         double[][] scores = new double[c.numLayers()][c.numHeads()];
-        int total = c.numLayers() * c.numHeads() - group.size(), done = 0;
+        int total = 0, done = 0;
+        for (int l = 0; l < c.numLayers(); l++) for (int h = 0; h < c.numHeads(); h++) if (!group.contains(new HeadId(l, h)) && include.test(new HeadId(l, h))) total++;
         for (int l = 0; l < c.numLayers(); l++) {
             for (int h = 0; h < c.numHeads(); h++) {
                 HeadId id = new HeadId(l, h);
-                if (group.contains(id)) {
+                if (group.contains(id) || !include.test(id)) {
                     scores[l][h] = Double.NaN;
                     continue;
                 }
@@ -86,6 +102,18 @@ public final class Sahara {
             }
         }
         return scores;
+    }
+
+    /**
+     * Seconds one candidate takes (the plan's probe): run once to capture the prefix and warm up, then timed on
+     * the second run. Nothing is recorded.
+     */
+    public double timeCandidate(HeadId head) {
+        Ablation none = Ablation.none();
+        runner.runCandidate(none, head, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST);
+        long t0 = System.nanoTime();
+        runner.runCandidate(none, head, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST);
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** Refuses a group size outside 1..layers·heads. */
@@ -108,19 +136,50 @@ public final class Sahara {
             long t0 = System.nanoTime();
             int step = s + 1;
             double[][] scores = scoreAll(group, step, memo, (d, t, what) -> progress.update(d, t, "step " + step + "/" + steps + " " + what));
-            HeadId best = null;
-            double bestScore = Double.NEGATIVE_INFINITY;
-            for (int l = 0; l < c.numLayers(); l++) {
-                for (int h = 0; h < c.numHeads(); h++) {
-                    if (!Double.isNaN(scores[l][h]) && scores[l][h] > bestScore) {
-                        bestScore = scores[l][h];
-                        best = new HeadId(l, h);
-                    }
-                }
-            }
-            done.add(new Step(step, List.copyOf(group), scores, best, bestScore, (System.nanoTime() - t0) / 1e9));
+            HeadId best = pick(scores);
+            done.add(new Step(step, List.copyOf(group), scores, best, scores[best.layer()][best.head()], (System.nanoTime() - t0) / 1e9));
             group.add(best);
         }
         return new Result(List.copyOf(group), done);
+    }
+
+    /** The head a step picks: the largest score (NaN = in the group), the first in (layer, head) order among equals. */
+    public static HeadId pick(double[][] scores) {
+        HeadId best = null;
+        double bestScore = Double.NEGATIVE_INFINITY;
+        for (int l = 0; l < scores.length; l++) {
+            for (int h = 0; h < scores[l].length; h++) {
+                if (!Double.isNaN(scores[l][h]) && scores[l][h] > bestScore) {
+                    bestScore = scores[l][h];
+                    best = new HeadId(l, h);
+                }
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The group after {@code steps} steps, picked from scores already known to {@code known} (a merged log of every
+     * shard of those steps); no forward runs. Refuses a step with a candidate missing.
+     */
+    public static List<HeadId> replay(int layers, int heads, int steps, Memo known, java.util.function.BiFunction<Integer, HeadId, String> missing) {
+        List<HeadId> group = new ArrayList<>();
+        for (int step = 1; step <= steps; step++) {
+            double[][] scores = new double[layers][heads];
+            for (int l = 0; l < layers; l++) {
+                for (int h = 0; h < heads; h++) {
+                    HeadId id = new HeadId(l, h);
+                    if (group.contains(id)) {
+                        scores[l][h] = Double.NaN;
+                        continue;
+                    }
+                    java.util.OptionalDouble v = known.known(step, id);
+                    if (v.isEmpty()) throw new dev.sahara.SaharaException(missing.apply(step, id));
+                    scores[l][h] = v.getAsDouble();
+                }
+            }
+            group.add(pick(scores));
+        }
+        return group;
     }
 }

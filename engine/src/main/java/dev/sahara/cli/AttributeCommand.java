@@ -8,9 +8,11 @@ import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.Shard;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.llama.Sampler;
 import dev.sahara.model.Json;
+import dev.sahara.report.CandidateLog;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -47,6 +49,15 @@ public final class AttributeCommand implements Callable<Integer> {
     CandidateOptions candidate;
     @Mixin
     AngleOptions angle;
+    @Mixin
+    ShardOption sharding;
+
+    @Option(names = "--step", paramLabel = "S", description = "With --shard: the Sahara step this shard scores (1..group size). Default: 1.")
+    Integer step;
+
+    @Option(names = "--group-from", paramLabel = "DIR", description = "With --shard and --step S > 1: the folder 'merge' wrote from every shard of steps 1..S-1 "
+            + "(the group so far is picked from its scores).")
+    Path groupFrom;
 
     @Option(names = "--group-size", paramLabel = "S", defaultValue = "3", description = "Heads in the group (Sahara steps). Default: ${DEFAULT-VALUE}.")
     int groupSize;
@@ -67,6 +78,19 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print attribution.json to stdout instead of the summary.")
     boolean json;
 
+    @Option(names = "--plan", description = "Print what a sharded run costs (candidates, forward tokens, memory and wall time per step on --shards N) and run nothing.")
+    boolean plan;
+
+    @Option(names = "--shards", paramLabel = "N", defaultValue = "1", description = "With --plan: the number of shards (GPUs). Default: ${DEFAULT-VALUE}.")
+    int planShards;
+
+    @Option(names = "--candidate-seconds", paramLabel = "T", description = "With --plan: measured mean seconds of one candidate of an unsharded step "
+            + "on the target device (without it the plan loads the model and times one candidate).")
+    Double candidateSeconds;
+
+    @Option(names = "--tokens-per-prompt", paramLabel = "T", description = "With --plan: tokens per prompt, for a model folder without tokenizer.json.")
+    Integer tokensPerPrompt;
+
     @Override
     public Integer call() {
         int rank = angle.rank();
@@ -76,11 +100,37 @@ public final class AttributeCommand implements Callable<Integer> {
         AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
+        var parsed = spec.commandLine().getParseResult();
+        for (String o : List.of("--shards", "--candidate-seconds", "--tokens-per-prompt")) {
+            if (!plan && parsed.hasMatchedOption(o)) throw new SaharaException(o + " goes with --plan (a sharded run takes --shard K/N)");
+        }
+        if (plan) return PlanReport.run(spec.commandLine().getOut(), workload, attribution, groupSize, planShards, candidateSeconds, tokensPerPrompt);
         long t0 = System.nanoTime();
+        Shard shard = sharding.shard();
+        if (shard == null && (step != null || groupFrom != null)) throw new SaharaException("--step and --group-from go with --shard K/N");
+        int shardStep = step == null ? 1 : step;
+        if (shard != null && (shardStep < 1 || shardStep > groupSize)) throw new SaharaException("--step must be in 1..--group-size (" + groupSize + "), got " + shardStep);
+        if (shard != null && shardStep > 1 && groupFrom == null) {
+            throw new SaharaException("--step " + shardStep + " needs --group-from DIR: the folder merge wrote from every shard of steps 1.." + (shardStep - 1));
+        }
+        if (shard != null && shardStep == 1 && groupFrom != null) throw new SaharaException("--group-from is for --step 2 and later (step 1 starts from the empty group)");
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
+            if (shard != null) {
+                Sahara.checkGroupSize(w.model().config(), groupSize);
+                List<HeadId> before = List.of();
+                if (shardStep > 1) {
+                    Path merged = groupFrom.resolve(CandidateLog.FILE);
+                    before = Sahara.replay(w.model().config().numLayers(), w.model().config().numHeads(), shardStep - 1,
+                            CandidateLog.readOnly(merged, "attribute", logSettings),
+                            (s, id) -> merged + ": step " + s + " lacks " + id.label() + " (merge every shard of steps 1.." + (shardStep - 1) + " into "
+                                    + groupFrom + " first)");
+                }
+                return ShardRun.run(spec, "attribute", w, new Sahara(w.model(), w.encoded(), attribution), logSettings, shard, shardStep, before, out,
+                        resume != null);
+            }
             long tLoad = System.nanoTime();
             Sahara.Result result;
             ObjectNode timingsFile;

@@ -2,6 +2,10 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.QueryShips;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScoreTables;
@@ -40,14 +44,51 @@ public final class ShipsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print ships.json to stdout.")
     boolean json;
 
+    @Mixin
+    ShardOption sharding;
+
+    /** merge's finishing run: the scores of every head, merged from the shards, instead of computing them. */
+    @Option(names = "--scores-from", paramLabel = "FILE", hidden = true)
+    Path scoresFrom;
+
     @Override
     public Integer call() {
         try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
             ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
-            double[][][] scores = AnalysisSupport.queryShips(w, candidate.mode(), candidate.epsilon(), officialKl, new StderrProgress(spec.commandLine().getErr(), "ships"));
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();
+            dev.sahara.attribution.Shard shard = sharding.shard();
+            AttributionSettings settings = new AttributionSettings(candidate.mode(), candidate.epsilon(), 1, officialKl, true);
+            if (shard != null) {
+                if (scoresFrom != null) throw new SaharaException("--shard and --scores-from do not go together");
+                int[][] owner = dev.sahara.attribution.Shard.partition(layers, heads, List.of(), true, shard.count());
+                double[][][] mine = QueryShips.compute(w.model(), w.encoded(), settings, id -> owner[id.layer()][id.head()] == shard.index(),
+                        new StderrProgress(spec.commandLine().getErr(), "ships shard " + shard.label()));
+                java.util.Map<HeadId, double[]> byHead = new java.util.HashMap<>();
+                for (int l = 0; l < layers; l++) {
+                    for (int h = 0; h < heads; h++) {
+                        if (owner[l][h] != shard.index()) continue;
+                        double[] v = new double[mine.length];
+                        for (int p = 0; p < mine.length; p++) v[p] = mine[p][l][h];
+                        byHead.put(new HeadId(l, h), v);
+                    }
+                }
+                ResultFiles.writeJson(out.resolve(ShipsShards.FILE), ShipsShards.file(ShipsShards.runSettings(w, settings), shard, w.model().config(),
+                        mine.length, byHead, ShardRun.runArguments(spec)));
+                ObjectNode t = RunRecord.simpleTimings("ships", w, (System.nanoTime() - t0) / 1e9);
+                t.put("shard", shard.label());
+                t.put("candidates", byHead.size());
+                ResultFiles.writeJson(out.resolve("timings.json"), t);
+                PrintWriter pw = spec.commandLine().getOut();
+                pw.println("ships shard " + shard.label() + ": " + byHead.size() + " heads scored; merge every shard with: merge SHARD_DIR... --out RUN");
+                pw.println("results: " + out.toAbsolutePath());
+                pw.flush();
+                return 0;
+            }
+            double[][][] scores = scoresFrom != null
+                    ? ShipsShards.readMerged(scoresFrom, ShipsShards.runSettings(w, settings), w.model().config(), w.encoded().size())
+                    : AnalysisSupport.queryShips(w, candidate.mode(), candidate.epsilon(), officialKl, new StderrProgress(spec.commandLine().getErr(), "ships"));
             double[][] mean = new double[layers][heads];
             for (double[][] p : scores) for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) mean[l][h] += p[l][h] / scores.length;
 

@@ -3,6 +3,7 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.Shard;
 import dev.sahara.model.Json;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
@@ -30,6 +31,8 @@ public final class SweepCommand implements Callable<Integer> {
     CandidateOptions candidate;
     @Mixin
     AngleOptions angle;
+    @Mixin
+    ShardOption sharding;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
@@ -44,10 +47,14 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
+        Shard shard = sharding.shard();
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
+            if (shard != null) {
+                return ShardRun.run(spec, "sweep", w, new Sahara(w.model(), w.encoded(), attribution), settings, shard, 1, List.of(), out, resume != null);
+            }
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -48,27 +49,45 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
         this.known = known;
     }
 
+    /** One finished candidate as a log line holds it. */
+    public record Entry(int step, HeadId head, double score) {}
+
+    /** A log as read from disk: its header, its complete candidate lines in file order, and their byte length. */
+    public record Contents(Path file, JsonNode header, List<Entry> entries, long completeBytes) {
+        public String command() { return header.path("command").asText(); }
+
+        public JsonNode settings() { return header.path("settings"); }
+    }
+
+    /** The header line of a log with these settings. */
+    public static ObjectNode header(String command, ObjectNode settings) {
+        ObjectNode header = Json.MAPPER.createObjectNode();
+        header.put("sahara_candidates", VERSION);
+        header.put("command", command);
+        header.put("settings_sha256", sha256(settings.toString().getBytes(StandardCharsets.UTF_8)));
+        header.set("settings", settings);
+        return header;
+    }
+
     /**
      * Opens the log of {@code dir}: with {@code resume}, reads the finished candidates of an earlier run with
      * the same settings (refusing other settings or a missing log); without, starts a new log.
      */
     public static CandidateLog open(Path dir, String command, ObjectNode settings, boolean resume) {
         Path file = dir.resolve(FILE);
-        ObjectNode header = Json.MAPPER.createObjectNode();
-        header.put("sahara_candidates", VERSION);
-        header.put("command", command);
-        header.put("settings_sha256", sha256(settings.toString().getBytes(StandardCharsets.UTF_8)));
-        header.set("settings", settings);
+        ObjectNode header = header(command, settings);
         Map<String, Double> known = new HashMap<>();
         try {
             if (resume) {
                 if (!Files.isRegularFile(file)) {
                     throw SaharaException.inFile(file, "missing: nothing to resume (--resume needs the output folder of an interrupted run)");
                 }
-                long keep = readLog(file, header, known);
+                Contents c = read(file);
+                checkSame(c, header, "resume with the same options and inputs, or start over without --resume");
+                for (Entry e : c.entries()) known.put(key(e.step(), e.head()), e.score());
                 FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
-                ch.truncate(keep);  // drop a last line cut short by a kill
-                ch.position(keep);
+                ch.truncate(c.completeBytes());  // drop a last line cut short by a kill
+                ch.position(c.completeBytes());
                 return new CandidateLog(file, ch, known);
             }
             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
@@ -80,9 +99,48 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
         }
     }
 
-    /** Reads header and complete lines into {@code known}; returns the byte length of the complete lines. */
-    private static long readLog(Path file, ObjectNode expected, Map<String, Double> known) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
+    /**
+     * The scores of another run's log (a merge of shards), read-only, refused unless it was written by {@code command}
+     * with exactly {@code settings}.
+     */
+    public static Sahara.Memo readOnly(Path file, String command, ObjectNode settings) {
+        if (!Files.isRegularFile(file)) throw SaharaException.inFile(file, "missing (--group-from takes the folder a merge wrote)");
+        Contents c = read(file);
+        checkSame(c, header(command, settings), "merge the shards of this very run (same options and inputs) into it");
+        Map<String, Double> known = new HashMap<>();
+        for (Entry e : c.entries()) known.put(key(e.step(), e.head()), e.score());
+        return new Sahara.Memo() {
+            @Override
+            public OptionalDouble known(int step, HeadId head) {
+                Double v = known.get(key(step, head));
+                return v == null ? OptionalDouble.empty() : OptionalDouble.of(v);
+            }
+
+            @Override
+            public void finished(int step, HeadId head, double score) { throw new IllegalStateException("read-only log"); }
+        };
+    }
+
+    private static void checkSame(Contents c, ObjectNode expected, String advice) {
+        Path file = c.file();
+        if (!c.command().equals(expected.get("command").asText())) {
+            throw SaharaException.inFile(file, "was written by '" + c.command() + "', not '" + expected.get("command").asText()
+                    + "'; resume with the same command or choose another --out");
+        }
+        if (!c.header().path("settings_sha256").asText().equals(expected.get("settings_sha256").asText())) {
+            throw SaharaException.inFile(file, "was written with different settings (" + firstDifference(c.settings(), expected.get("settings"))
+                    + "); " + advice);
+        }
+    }
+
+    /** Reads a log's header and complete lines (a last line cut short by a kill is left out). */
+    public static Contents read(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw SaharaException.inFile(file, "cannot read: " + e.getMessage());
+        }
         int end = bytes.length;
         while (end > 0 && bytes[end - 1] != '\n') end--;       // a partial last line
         String text = new String(bytes, 0, end, StandardCharsets.UTF_8);
@@ -92,14 +150,7 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
         if (header.path("sahara_candidates").asInt(-1) != VERSION) {
             throw SaharaException.inFile(file, "not a Sahara candidates log (version " + header.path("sahara_candidates") + "); start again without --resume");
         }
-        if (!header.path("command").asText().equals(expected.get("command").asText())) {
-            throw SaharaException.inFile(file, "was written by '" + header.path("command").asText() + "', not '" + expected.get("command").asText()
-                    + "'; resume with the same command or choose another --out");
-        }
-        if (!header.path("settings_sha256").asText().equals(expected.get("settings_sha256").asText())) {
-            throw SaharaException.inFile(file, "was written with different settings (" + firstDifference(header.path("settings"), expected.get("settings"))
-                    + "); resume with the same options and inputs, or start over without --resume");
-        }
+        List<Entry> entries = new ArrayList<>();
         for (int i = 1; i < lines.size(); i++) {
             JsonNode n = parseLine(file, i + 1, lines.get(i));
             HeadId head;
@@ -117,9 +168,19 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
             } catch (NumberFormatException e) {
                 throw SaharaException.inFile(file, "line " + (i + 1) + ": bits '" + bits + "' are not hexadecimal");
             }
-            known.put(key(step, head), score);
+            entries.add(new Entry(step, head, score));
         }
-        return end;
+        return new Contents(file, header, List.copyOf(entries), end);
+    }
+
+    /**
+     * Writes a whole log at once (temporary file + rename): what an uninterrupted run with {@code settings} writes when
+     * it finishes {@code entries} in this order, byte for byte. The merge of shards uses it.
+     */
+    public static void write(Path dir, String command, ObjectNode settings, List<Entry> entries) {
+        StringBuilder sb = new StringBuilder(header(command, settings).toString()).append('\n');
+        for (Entry e : entries) sb.append(line(e.step(), e.head(), e.score())).append('\n');
+        ResultFiles.writeString(dir.resolve(FILE), sb.toString());
     }
 
     private static JsonNode parseLine(Path file, int line, String text) {
@@ -164,13 +225,18 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
 
     @Override
     public void finished(int step, HeadId head, double score) {
+        known.put(key(step, head), score);
+        append(line(step, head, score));
+    }
+
+    /** One candidate's line (without the newline). */
+    static String line(int step, HeadId head, double score) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("step", step);
         n.put("head", head.label());
         n.put("score", score);
         n.put("bits", String.format("%016x", Double.doubleToRawLongBits(score)));
-        known.put(key(step, head), score);
-        append(n.toString());
+        return n.toString();
     }
 
     private void append(String line) {
