@@ -1,8 +1,5 @@
 package dev.sahara.report;
 
-import dev.sahara.SaharaException;
-
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Dimension;
@@ -12,9 +9,6 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,11 +58,7 @@ public final class Heatmap {
      */
     public static void write(Path png, String title, double[][] scores, Set<String> highlighted) {
         BufferedImage image = render(title, scores, highlighted);
-        try (OutputStream out = Files.newOutputStream(png)) {
-            if (!ImageIO.write(image, "png", out)) throw new IllegalStateException("no PNG writer in this JDK");
-        } catch (IOException e) {
-            throw SaharaException.inFile(png, "cannot write the PNG: " + e);
-        }
+        ResultFiles.writeBytes(png, Png.encode(image));
     }
 
     /** Side of one cell in pixels: about 640 px for the larger dimension, between 6 and 32 px. */

@@ -1,17 +1,11 @@
 package dev.sahara.report;
 
-import dev.sahara.SaharaException;
-
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
@@ -29,11 +23,7 @@ public final class ScatterPlot {
     /** Heads in {@code labelled} (labels like L2H26) are drawn red and named. NaN heads are skipped. */
     public static void write(Path png, String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<String> labelled) {
         BufferedImage img = render(title, xLabel, yLabel, x, y, labelled);
-        try (OutputStream out = Files.newOutputStream(png)) {
-            if (!ImageIO.write(img, "png", out)) throw new IllegalStateException("no PNG writer in this JDK");
-        } catch (IOException e) {
-            throw SaharaException.inFile(png, "cannot write the PNG: " + e);
-        }
+        ResultFiles.writeBytes(png, Png.encode(img));
     }
 
     static BufferedImage render(String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<String> labelled) {

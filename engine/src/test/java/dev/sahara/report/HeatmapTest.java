@@ -94,7 +94,7 @@ class HeatmapTest {
         assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[][] {{1, 2}}, Set.of("L0H2")));
         Path nowhere = dir.resolve("no/such/dir/x.png");
         SaharaException e = assertThrows(SaharaException.class, () -> Heatmap.write(nowhere, "t", new double[][] {{1}}, Set.of()));
-        assertTrue(e.getMessage().startsWith(nowhere + ": cannot write the PNG"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(nowhere + ": cannot write: no such file"), e.getMessage());
     }
 
     /** Writes a sample to look at by eye: {@code -Dsahara.heatmap.sample=/tmp/sample.png}. */
