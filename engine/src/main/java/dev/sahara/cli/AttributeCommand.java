@@ -60,6 +60,9 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/attribute", description = "Output folder. Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted run in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")
     Path resume;
@@ -77,9 +80,9 @@ public final class AttributeCommand implements Callable<Integer> {
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
+        Path out = OutputFolder.claim(spec, "attribute", this.out, resume, force.force);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
-            Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
             long tLoad = System.nanoTime();
             Sahara.Result result;

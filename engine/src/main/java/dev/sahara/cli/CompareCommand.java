@@ -11,6 +11,7 @@ import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScatterPlot;
 import dev.sahara.report.ScoreTables;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -50,6 +51,9 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/compare", description = "Output folder (compare.json, scatter.png, heatmap_a.png, heatmap_b.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--json", description = "Print compare.json to stdout instead of the summary.")
     boolean json;
 
@@ -67,7 +71,7 @@ public final class CompareCommand implements Callable<Integer> {
             throw new SaharaException("the runs have different shapes: " + a.table().length + "×" + a.table()[0].length + " (" + a.file() + ") vs "
                     + b.table().length + "×" + b.table()[0].length + " (" + b.file() + ")");
         }
-        ResultFiles.prepareDir(out);
+        Path out = OutputFolder.claim(spec, "compare", this.out, null, force.force);
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("command", "compare");
         o.set("engine", EngineVersion.describe());

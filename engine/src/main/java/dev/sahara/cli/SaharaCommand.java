@@ -37,6 +37,13 @@ public final class SaharaCommand implements Runnable {
             err.println("error: " + ex.getMessage() + " (see --help)");
             return EXIT_USAGE;
         });
+        cl.setExecutionStrategy(parseResult -> {
+            try {
+                return new CommandLine.RunLast().execute(parseResult);
+            } finally {
+                OutputFolder.releaseAll();   // the command's --out folder is free again, however it ended
+            }
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof SaharaException) {
                 err.println("error: " + ex.getMessage());

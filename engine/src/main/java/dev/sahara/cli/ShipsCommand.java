@@ -37,14 +37,17 @@ public final class ShipsCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/ships", description = "Output folder (ships.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--json", description = "Print ships.json to stdout.")
     boolean json;
 
     @Override
     public Integer call() {
+        Path out = OutputFolder.claim(spec, "ships", this.out, null, force.force);
         try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
-            ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
             double[][][] scores = AnalysisSupport.queryShips(w, candidate.mode(), candidate.epsilon(), officialKl, new StderrProgress(spec.commandLine().getErr(), "ships"));
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();

@@ -34,6 +34,9 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted sweep in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")
     Path resume;
@@ -44,9 +47,9 @@ public final class SweepCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
+        Path out = OutputFolder.claim(spec, "sweep", this.out, resume, force.force);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
-            Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
             long t0 = System.nanoTime();
             double[][] scores;
