@@ -29,7 +29,11 @@ public final class AblationOptions {
     public float epsilon(float dflt) { return checkEpsilon("--epsilon", epsilon == null ? dflt : epsilon); }
 
     public Ablation ablation(ModelConfig c, float defaultEpsilon) {
-        if (heads == null || heads.isBlank()) {
+        if (heads != null && heads.replace(",", "").isBlank()) {
+            // --ablate "" (an unset shell variable, a list that came out empty) must not quietly run the model unablated
+            throw new SaharaException("--ablate: no head ids in '" + heads + "': give heads such as L2H26,L3H8, or leave --ablate out to run unablated");
+        }
+        if (heads == null) {
             if (mode != null || epsilon != null) throw new SaharaException("--ablation/--epsilon given without --ablate HEADS");
             return Ablation.none();
         }

@@ -66,6 +66,7 @@ final class AnalysisSupport {
         row.put("asr", r.asr());
         row.put("harmful", r.harmful());
         row.put("n", r.responses().size());
+        row.put("context_full", r.filledContext());
         row.put("responses", file);
     }
 
@@ -77,6 +78,7 @@ final class AnalysisSupport {
             o.put("ablation", x.ablation().toString());
             o.put("response", x.response());
             o.put("generated", x.generated());
+            if (x.filledContext()) o.put("context_full", true);
             return AsrReport.verdict(o, x.verdict());
         }).toList());
     }

@@ -45,6 +45,7 @@ public final class AsrCommand implements Callable<Integer> {
         Path out = OutputFolder.claim(spec, "asr", this.out, null, force.force);
         try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
+            asrSettings.checkFits(w, 0);
             long t0 = System.nanoTime();
             AsrEvaluation.Result r = asrSettings.run(w, a, sampler, new StderrProgress(err, "asr"));
             ObjectNode o = w.metadata("asr");

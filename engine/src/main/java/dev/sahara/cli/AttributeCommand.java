@@ -83,6 +83,7 @@ public final class AttributeCommand implements Callable<Integer> {
         Path out = OutputFolder.claim(spec, "attribute", this.out, resume, force.force);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
+            if (!noAsr) asrSettings.checkFits(w, 0);
             ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
             long tLoad = System.nanoTime();
             Sahara.Result result;

@@ -60,6 +60,7 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
         try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
+            asrSettings.checkFits(w, prefix.ids().length);
             long t0 = System.nanoTime();
             ObjectNode o = w.metadata("course-correction");
             o.setAll(asrSettings.describe(samplers));

@@ -88,6 +88,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             AblationOptions.checkModeIn(c, sm, shipsEpsilon, allowGroupedKv);
             AblationOptions.checkModeIn(c, em, evalEpsilon, allowGroupedKv);
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
+            asrSettings.checkFits(w, prefix.ids().length);
             long t0 = System.nanoTime();
             double[][][] scores = AnalysisSupport.queryShips(w, sm, shipsEpsilon, officialKl, new StderrProgress(err, "ships"));
             double shipsSeconds = (System.nanoTime() - t0) / 1e9;

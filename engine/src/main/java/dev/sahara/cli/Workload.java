@@ -2,6 +2,7 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.data.Dataset;
+import dev.sahara.llama.ContextLimit;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
@@ -25,7 +26,10 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         try {
             Tokenizer tok = mo.tokenizer();
             List<int[]> ids = new ArrayList<>();
-            for (String q : d.prompts()) ids.add(po.encode(defaultFormat, q, tok));
+            for (String q : d.prompts()) {
+                ids.add(po.encode(defaultFormat, q, tok));
+                ContextLimit.checkPrompt(m.config(), d.name(), ids.size() - 1, ids.getLast().length);
+            }
             return new Workload(m, tok, d, format, po.system, ids, mo, po);
         } catch (RuntimeException e) {
             m.close();
