@@ -23,7 +23,7 @@ class DeterminismTest {
     @Test
     void attributeFilesAreIdenticalForOneAndThreeThreads() throws IOException {
         String model = TestModels.tiny("llama-mha-f32-tied").toString();
-        String[] base = {"attribute", "--model", model, "--dataset", "builtin:advbench", "--limit", "5", "--group-size", "2", "--max-tokens", "6",
+        String[] base = {"attribute", "--model", model, "--dataset", "builtin:advbench", "--format", "direct", "--limit", "5", "--group-size", "2", "--max-tokens", "6",
                 "--decoding", "top-k", "--seed", "11"};
         Path one = tmp.resolve("t1"), three = tmp.resolve("t3");
         CliTestSupport a = CliTestSupport.run(ResumeTest.concat(base, "--threads", "1", "--out", one.toString()));
