@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "engine.jar", mixinStandardHelpOptions = true, versionProvider = SaharaCommand.Version.class,
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
         subcommands = {AttributeCommand.class, ShipsCommand.class, SweepCommand.class, AsrCommand.class, GenerateCommand.class, LogitsCommand.class,
-                InspectCommand.class, SurgeryCommand.class, ShipsAsrCommand.class, CourseCorrectionCommand.class, HelpfulnessCommand.class,
+                InspectCommand.class, PromptCommand.class, SurgeryCommand.class, ShipsAsrCommand.class, CourseCorrectionCommand.class, HelpfulnessCommand.class,
                 CompareCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */

@@ -68,10 +68,11 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         ds.put("source", dataset.source());
         ds.put("size", dataset.size());
         o.put("prompt_format", format.label());
-        if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\\n## Answer:");
+        if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\n## Answer:");   // a real newline, as in the prompts
         if (format == PromptFormat.CHAT) {
             o.put("chat_template_from", modelOptions.model + (promptOptions.chatTemplate != null ? " overridden by --chat-template " + promptOptions.chatTemplate : ""));
             o.put("chat_template", tokenizer.chatTemplate().orElse(null));
+            if (tokenizer.chatTemplateUsesDate()) o.put("chat_date", promptOptions.day().toString());   // strftime_now's day: part of the prompt
         }
         o.put("system_prompt", system);
         o.put("backend", model.backend().name());

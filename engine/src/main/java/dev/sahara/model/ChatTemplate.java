@@ -38,17 +38,29 @@ public final class ChatTemplate {
 
     private final String source;
     private final Path origin;
+    private final java.time.LocalDate date;   // the day strftime_now reads; null = the clock, as transformers
 
     /**
      * @param source the template text (after JSON decoding)
      * @param origin the file it came from, named in error messages; may be null
      */
     public ChatTemplate(String source, Path origin) {
+        this(source, origin, null);
+    }
+
+    private ChatTemplate(String source, Path origin, java.time.LocalDate date) {
         this.source = Objects.requireNonNull(source, "source");
         this.origin = origin;
+        this.date = date;
     }
 
     public String source() { return source; }
+
+    /** This template with {@code strftime_now} reading {@code day} instead of the clock ({@code --date}). */
+    public ChatTemplate onDate(java.time.LocalDate day) { return new ChatTemplate(source, origin, Objects.requireNonNull(day)); }
+
+    /** Whether the template prints today's date (calls strftime_now, as Llama-3.2's does): then the date is part of the prompt. */
+    public boolean usesDate() { return source.contains("strftime_now"); }
 
     /**
      * Renders the template with the variables Hugging Face passes: {@code messages},
@@ -59,7 +71,7 @@ public final class ChatTemplate {
      *                         cannot be parsed or evaluated
      */
     public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken) {
-        return render(messages, addGenerationPrompt, bosToken, eosToken, java.time.LocalDate.now());
+        return render(messages, addGenerationPrompt, bosToken, eosToken, date != null ? date : java.time.LocalDate.now());
     }
 
     /** As above, with {@code strftime_now} reading {@code today} (transformers reads the clock; --date makes a prompt reproducible). */
