@@ -46,7 +46,10 @@ class LauncherTest {
     }
 
     /** A jar like engine.jar (Main-Class dev.sahara.Main) whose manifest class path is this test's class path. */
-    private Path launcherJar() throws IOException {
+    private Path launcherJar() throws IOException { return launcherJar(tmp); }
+
+    /** As above, written into {@code tmp}. */
+    static Path launcherJar(Path tmp) throws IOException {
         Manifest m = new Manifest();
         m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         m.getMainAttributes().put(Attributes.Name.MAIN_CLASS, Main.class.getName());
