@@ -18,7 +18,7 @@ public final class AblationOptions {
     @Option(names = "--ablation", paramLabel = "MODE", description = "undiff-q | undiff-k | scale-v | mean-q | mean-k | mean-v. Default: undiff-q.")
     public String mode;
 
-    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v.")
+    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v. Default: 1e-10 (the ablated model of the official code).")
     public Float epsilon;
 
     @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA, where they change every query head sharing the KV head.")

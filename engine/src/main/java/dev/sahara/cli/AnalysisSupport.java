@@ -27,7 +27,8 @@ final class AnalysisSupport {
     static List<Sampler> samplers(SamplingOptions s) {
         boolean both = (s.decoding == null && s.topK == null) || "both".equals(s.decoding);
         if (!both) return List.of(s.sampler());
-        return List.of(Sampler.GREEDY, new Sampler(s.topK == null ? 5 : s.topK, s.temperature, s.seed));
+        s.check(false);
+        return List.of(Sampler.GREEDY, new Sampler(s.topK == null ? 5 : s.topK, s.temperature(), s.seed));
     }
 
     /** Query-level Ships: one layer × head matrix of KL per query (r_main and prefix reuse are dataset-level settings; they do not apply). */

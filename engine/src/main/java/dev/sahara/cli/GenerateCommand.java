@@ -39,6 +39,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxTokens);
+        dev.sahara.llama.Sampler sampler = sampling.sampler();   // sampling options are checked before anything is printed
         try (LlamaModel m = model.load(); Tokenizer tok = model.tokenizer()) {
             int[] ids = prompt.encode(PromptFormat.DIRECT, text, tok);
             if (spec.commandLine().getParseResult().hasMatchedOption("--max-tokens")) ContextLimit.checkMaxTokens(m.config(), maxTokens);   // the default is only capped
@@ -47,7 +48,7 @@ public final class GenerateCommand implements Callable<Integer> {
             Tokenizer.IncrementalDecoder decoder = tok.newDecoder(true);
             for (int id : ids) out.print(decoder.append(id));
             Generator generator = new Generator(m);
-            generator.generate(List.of(ids), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON), maxTokens, sampling.sampler(),
+            generator.generate(List.of(ids), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON), maxTokens, sampler,
                     tok.eosIds(), (seq, token) -> {
                         out.print(decoder.append(token));
                         out.flush();

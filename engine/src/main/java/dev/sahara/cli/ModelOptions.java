@@ -42,7 +42,8 @@ public final class ModelOptions {
 
     /** The model folder (a builtin model is unpacked once per run). */
     public Path modelDir() {
-        if (model.startsWith(SyntheticModels.PREFIX)) throw new SaharaException(model + " has no model folder (no tokenizer): give --token-ids");
+        if (model.startsWith(SyntheticModels.PREFIX)) throw new SaharaException("--model " + model + ": random weights without a tokenizer, for timing: "
+                + "only inspect and logits --token-ids can use it; give a model folder");
         if (resolved == null) resolved = BuiltinModels.resolve(model);
         return resolved;
     }

@@ -18,7 +18,8 @@ public final class SaharaCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: try --help");
+        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: give one of "
+                + String.join(", ", new CommandLine(this).getSubcommands().keySet()));
     }
 
     public static int run(String... args) {
@@ -31,10 +32,13 @@ public final class SaharaCommand implements Runnable {
     public static CommandLine newCommandLine(PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new SaharaCommand());
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().mixinStandardHelpOptions(true); // --help, --version everywhere
+        cl.registerConverter(Float.class, SaharaCommand::finiteFloat);
+        cl.registerConverter(float.class, SaharaCommand::finiteFloat);
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, args) -> {
-            err.println("error: " + ex.getMessage() + " (see --help)");
+            String message = ex.getMessage().startsWith("Error: ") ? ex.getMessage().substring("Error: ".length()) : ex.getMessage();   // picocli's own prefix
+            err.println("error: " + message + " (see --help)");
             return EXIT_USAGE;
         });
         cl.setExecutionStrategy(parseResult -> {
@@ -52,6 +56,15 @@ public final class SaharaCommand implements Runnable {
             throw ex;
         });
         return cl;
+    }
+
+    /** A float option's value; a number too large for a float is refused with the text given, not as "Infinity". */
+    static Float finiteFloat(String text) {
+        float f = Float.parseFloat(text.strip());
+        if (Float.isInfinite(f) && !text.strip().matches("[+-]?(?i)(inf|infinity)")) {
+            throw new CommandLine.TypeConversionException("'" + text + "' is too large for a float (at most 3.4e38)");
+        }
+        return f;
     }
 
     static final class Version implements CommandLine.IVersionProvider {
