@@ -138,6 +138,7 @@ public final class AttributeCommand implements Callable<Integer> {
             timings.put("sahara", (tSahara - tLoad) / 1e9);
             timings.put("asr", (tEnd - tSahara) / 1e9);
             timings.put("total", (tEnd - t0) / 1e9);
+            RunRecord.putWall(timingsFile);
             ArrayNode stepSeconds = timings.putArray("steps");
             result.steps().forEach(s -> stepSeconds.add(s.seconds()));
             ResultFiles.writeJson(out.resolve("timings.json"), timingsFile);

@@ -42,10 +42,12 @@ public final class SaharaCommand implements Runnable {
             return EXIT_USAGE;
         });
         cl.setExecutionStrategy(parseResult -> {
+            RunRecord.STARTED.set(System.nanoTime());
             try {
                 return new CommandLine.RunLast().execute(parseResult);
             } finally {
                 OutputFolder.releaseAll();   // the command's --out folder is free again, however it ended
+                StatusLine.clear();
             }
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

@@ -66,6 +66,7 @@ public final class SweepCommand implements Callable<Integer> {
             s.put("prefix_reuse", attribution.prefixReuse());
             o.set("scores", ScoreTables.toJson(scores));
             timings.putObject("timings_seconds").put("sweep", (System.nanoTime() - t0) / 1e9);
+            RunRecord.putWall(timings);
             ResultFiles.writeJson(out.resolve("timings.json"), timings);
             ResultFiles.writeJson(out.resolve("sweep.json"), o);
             ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(List.of("angle_deg"), List.<double[][]>of(scores)));

@@ -22,6 +22,8 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
     static Workload load(ModelOptions mo, DatasetOptions dataOptions, PromptOptions po, PromptFormat defaultFormat) {
         Dataset d = dataOptions.load();
         PromptFormat format = po.format(defaultFormat);
+        java.io.PrintWriter err = mo.err();
+        StatusLine.show(err, "loading " + mo.model + (mo.attentionFrom != null ? " (attention from " + mo.attentionFrom + ")" : "") + " ...");
         LlamaModel m = mo.load();
         try {
             Tokenizer tok = mo.tokenizer();
@@ -30,6 +32,9 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
                 ids.add(po.encode(defaultFormat, q, tok));
                 ContextLimit.checkPrompt(m.config(), d.name(), ids.size() - 1, ids.getLast().length);
             }
+            long tokens = ids.stream().mapToLong(p -> p.length).sum();
+            StatusLine.show(err, "encoded " + ids.size() + " prompt" + (ids.size() == 1 ? "" : "s") + " (" + format.label() + " format, " + tokens
+                    + " tokens); running the first forward ...");
             return new Workload(m, tok, d, format, po.system, ids, mo, po);
         } catch (RuntimeException e) {
             m.close();

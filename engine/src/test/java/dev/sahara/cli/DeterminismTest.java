@@ -37,7 +37,8 @@ class DeterminismTest {
         assertEquals("top-k (k=5, temperature=1.0, seed=11)", att.get("asr").get("decoding").asText());
         assertFalse(att.has("timings_seconds") || att.has("threads"), "no run-dependent fields in the result file");
         assertEquals(1, Json.readObject(one.resolve("timings.json")).get("threads").asInt());
-        assertEquals(3, Json.readObject(three.resolve("timings.json")).get("threads").asInt());
+        assertEquals(Math.min(3, Runtime.getRuntime().availableProcessors()), Json.readObject(three.resolve("timings.json")).get("threads").asInt(),
+                "--threads is capped at the cores available");
     }
 
     @Test

@@ -98,4 +98,29 @@ class UserFacingErrorsTest {
         assertEquals(0, r.exitCode(), r.err());
         assertEquals("builtin:planted", dev.sahara.model.Json.MAPPER.readTree(out.resolve("sahara_surgery.json").toFile()).get("source_path").asText());
     }
+
+    @Test
+    void threadsAreCappedAtTheCoresAndTimingsCoverTheWholeRun() throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        Path out = tmp.resolve("t");
+        StatusLine.delayMillis = 0;   // every status line at once, however fast the tiny model loads
+        CliTestSupport r;
+        try {
+            r = CliTestSupport.run("sweep", "--model", MODEL, "--dataset", "builtin:harmless", "--limit", "3", "--rank", "1",
+                    "--threads", "1000", "--out", out.toString());
+        } finally {
+            StatusLine.delayMillis = 700;
+        }
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("note: --threads 1000 is more than the " + cores + " cores available: using " + cores), r.err());
+        var timings = dev.sahara.model.Json.MAPPER.readTree(out.resolve("timings.json").toFile());
+        assertEquals(cores, timings.get("threads").asInt());
+        assertTrue(timings.get("wall_seconds").asDouble() >= timings.get("timings_seconds").get("sweep").asDouble(), timings.toString());
+        // progress says what is being done from the start, before the first candidate
+        List<String> lines = r.err().lines().toList();
+        assertTrue(lines.get(lines.size() > 1 && lines.get(0).startsWith("note:") ? 1 : 0).startsWith("loading " + MODEL), r.err());
+        assertTrue(r.err().contains("encoded 3 prompts (template format, "), r.err());
+        assertTrue(r.err().contains("tokens); running the first forward ..."), r.err());
+        assertTrue(r.err().contains("sweep: 12/12 L2H3"), "the last count is always shown:\n" + r.err());
+    }
 }
