@@ -62,6 +62,8 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Mixin
     ForceOption force;
+    @Mixin
+    PlotOptions plot;
 
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted run in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")

@@ -53,6 +53,8 @@ public final class CompareCommand implements Callable<Integer> {
 
     @Mixin
     ForceOption force;
+    @Mixin
+    PlotOptions plot;
 
     @Option(names = "--json", description = "Print compare.json to stdout instead of the summary.")
     boolean json;
@@ -108,7 +110,7 @@ public final class CompareCommand implements Callable<Integer> {
         o.put("scatter_axes", scatter);
         String axis = switch (scatter) { case "rank" -> "rank of "; case "log" -> "log10 "; default -> ""; };
         ScatterPlot.write(out.resolve("scatter.png"), "Head scores: A vs B (Spearman " + String.format(Locale.ROOT, "%.3f", o.get("spearman").asDouble()) + ")",
-                "A: " + axis + a.kind(), "B: " + axis + b.kind(), axes(a.table()), axes(b.table()), marked);
+                CompareAxes.title("A", axis, a.kind()), CompareAxes.title("B", axis, b.kind()), axes(a.table()), axes(b.table()), marked);
         Heatmap.write(out.resolve("heatmap_a.png"), "A: " + a.kind() + " (top-" + maxK + " of A framed)", a.table(),
                 new LinkedHashSet<>(HeadComparison.top(a.table(), maxK)));
         Heatmap.write(out.resolve("heatmap_b.png"), "B: " + b.kind() + " (top-" + maxK + " of B framed)", b.table(),

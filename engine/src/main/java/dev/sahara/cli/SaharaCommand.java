@@ -48,6 +48,7 @@ public final class SaharaCommand implements Runnable {
             } finally {
                 OutputFolder.releaseAll();   // the command's --out folder is free again, however it ended
                 StatusLine.clear();
+                dev.sahara.report.Heatmap.resetScale();
             }
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

@@ -39,6 +39,8 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Mixin
     ForceOption force;
+    @Mixin
+    PlotOptions plot;
 
     @Option(names = "--json", description = "Print ships.json to stdout.")
     boolean json;

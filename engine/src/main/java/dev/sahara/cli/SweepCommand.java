@@ -36,6 +36,8 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Mixin
     ForceOption force;
+    @Mixin
+    PlotOptions plot;
 
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted sweep in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")
