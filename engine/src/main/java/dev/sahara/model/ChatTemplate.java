@@ -93,7 +93,7 @@ public final class ChatTemplate {
         RenderResult result;
         TODAY.set(today);
         try {
-            result = JINJAVA.renderForResult(lstripBlocks(source), vars);
+            result = JINJAVA.renderForResult(notBindsLooserThanIs(lstripBlocks(source)), vars);
         } catch (TemplateRaised e) {
             throw fail("the chat template raised: " + e.getMessage());
         } catch (RuntimeException e) {
@@ -128,6 +128,23 @@ public final class ChatTemplate {
         String stripped = LINE_START_BLOCK.matcher(template).replaceAll("");
         return stripped.replace("{%+", "{%").replace("{#+", "{#");
     }
+
+    /**
+     * In jinja2 {@code not x is defined} means {@code not (x is defined)}; jinjava reads {@code (not x) is defined},
+     * which is always true, so DeepSeek-R1-Distill's {@code {% if not add_generation_prompt is defined %}} reset the
+     * flag and its generation prompt was lost. Inside tags and expressions the test is put in parentheses.
+     */
+    static String notBindsLooserThanIs(String template) {
+        java.util.regex.Matcher tag = TAG.matcher(template);
+        StringBuilder out = new StringBuilder();
+        while (tag.find()) tag.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(NOT_IS.matcher(tag.group()).replaceAll("not ($1 is $2$3)")));
+        tag.appendTail(out);
+        return out.toString();
+    }
+
+    private static final java.util.regex.Pattern TAG = java.util.regex.Pattern.compile("\\{[%{].*?[%}]\\}", java.util.regex.Pattern.DOTALL);
+    private static final java.util.regex.Pattern NOT_IS = java.util.regex.Pattern.compile(
+            "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*)\\s+is\\s+(not\\s+)?(\\w+(?:\\([^)]*\\))?)");
 
     private static final java.util.regex.Pattern LINE_START_BLOCK = java.util.regex.Pattern.compile("(?m)^[ \\t]+(?=\\{[%#](?!\\+))");
 

@@ -39,19 +39,21 @@ class ChatTemplateJinja2Test {
 
     @BeforeAll
     static void templates() throws IOException {
-        for (String name : List.of("llama2-chat", "llama3-instruct", "llama3.1-instruct", "mistral-instruct", "qwen2-instruct", "vicuna")) {
+        // deepseek-r1-distill: the DeepSeek-R1-Distill template (state in a namespace across the loop; its generation prompt opens <think>)
+        for (String name : List.of("llama2-chat", "llama3-instruct", "llama3.1-instruct", "mistral-instruct", "qwen2-instruct", "vicuna", "deepseek-r1-distill")) {
             TEMPLATES.put(name, resource(name + ".jinja"));
         }
         SPECIALS.put("llama2-chat", new String[] {"<s>", "</s>"});
         SPECIALS.put("mistral-instruct", new String[] {"<s>", "</s>"});
         SPECIALS.put("vicuna", new String[] {"<s>", "</s>"});
         SPECIALS.put("qwen2-instruct", new String[] {null, "<|im_end|>"});
+        SPECIALS.put("deepseek-r1-distill", new String[] {"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"});
         // jinja2's lstrip_blocks strips only the whitespace that starts a line before a block tag; inline, it is output
         TEMPLATES.put("inline-if", "A {{ messages[0]['content'] }} {% if true %}B{% endif %} C\n  {% if true %}D{% endif %}\n\t{%+ if true %}E{% endif %}");
         TEMPLATES.put("system-then-user", "{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }} {% else %}{{ m['role'] | capitalize }}: {{ m['content'] }}\n{% endif %}{% endfor %}"
                 + "{% if add_generation_prompt %}Assistant:{% endif %}");
         // state carried across the loop in a namespace, as DeepSeek-R1-Distill's template does
-        TEMPLATES.put("namespace-state", "{% set ns = namespace(is_tool=false, system_prompt='') %}{%- for message in messages %}{%- if message['role'] == 'system' %}"
+        TEMPLATES.put("namespace-state", "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}{% set ns = namespace(is_tool=false, system_prompt='') %}{%- for message in messages %}{%- if message['role'] == 'system' %}"
                 + "{% set ns.system_prompt = message['content'] %}{%- endif %}{%- endfor %}{{ bos_token }}{{ ns.system_prompt }}{%- for message in messages %}"
                 + "{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{ '<｜User｜>' + message['content'] }}{%- endif %}"
                 + "{%- if message['role'] == 'assistant' %}{{ '<｜Assistant｜>' + message['content'] + '<｜end▁of▁sentence｜>' }}{%- endif %}{%- endfor -%}"
