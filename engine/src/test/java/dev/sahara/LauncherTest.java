@@ -102,37 +102,49 @@ class LauncherTest {
         assertEquals(0, new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor());
     }
 
-    private void stopTheLauncherWith(String signal, int expectedExit) throws Exception {
-        Path out = tmp.resolve("run-" + signal), stderr = tmp.resolve("stderr-" + signal + ".txt");
-        Process launcher = startSweep(out, stderr);
-        ProcessHandle child = waitForTheRun(launcher, out, stderr);
-        signal(signal, launcher.pid());
-        assertTrue(launcher.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the launcher ends");
-        assertFalse(child.isAlive(), "the child JVM is gone when the launcher has ended (" + signal + ")");
-        assertEquals(expectedExit, launcher.exitValue(), "the launcher exits with the child's code:\n" + Files.readString(stderr));
-        Map<String, String> after = snapshot(out);
-        Thread.sleep(1500);
-        assertEquals(after, snapshot(out), "nothing is written after the launcher has exited");
-        String err = Files.readString(stderr);
-        assertTrue(err.contains("interrupted: continue with the same options and --resume " + out), err);
-        assertEquals(1, err.lines().filter(l -> l.startsWith("interrupted:")).count(), "one line says how to resume:\n" + err);
-        assertEquals("", Files.readString(out.resolve(".sahara.lock")), "the lock is given up");
-        assertFalse(Files.exists(out.resolve("sweep.json")), "an interrupted sweep writes no summary");
+    /** One launcher stopped by a signal: its run, the signal and what must hold afterwards. */
+    private final class Stopped {
+        final String signal;
+        final int expectedExit;
+        final Path out, stderr;
+        final Process launcher;
+
+        Stopped(String signal, int expectedExit) throws IOException {
+            this.signal = signal;
+            this.expectedExit = expectedExit;
+            out = tmp.resolve("run-" + signal);
+            stderr = tmp.resolve("stderr-" + signal + ".txt");
+            launcher = startSweep(out, stderr);
+        }
+
+        ProcessHandle child;
+
+        void stop() throws Exception {
+            child = waitForTheRun(launcher, out, stderr);
+            signal(signal, launcher.pid());
+        }
+
+        void check() throws Exception {
+            assertTrue(launcher.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the launcher ends");
+            assertFalse(child.isAlive(), "the child JVM is gone when the launcher has ended (" + signal + ")");
+            assertEquals(expectedExit, launcher.exitValue(), "the launcher exits with the child's code:\n" + Files.readString(stderr));
+            Map<String, String> after = snapshot(out);
+            Thread.sleep(1000);
+            assertEquals(after, snapshot(out), "nothing is written after the launcher has exited (" + signal + ")");
+            String err = Files.readString(stderr);
+            assertTrue(err.contains("interrupted: continue with the same options and --resume " + out), err);
+            assertEquals(1, err.lines().filter(l -> l.startsWith("interrupted:")).count(), "one line says how to resume:\n" + err);
+            assertEquals("", Files.readString(out.resolve(".sahara.lock")), "the lock is given up");
+            assertFalse(Files.exists(out.resolve("sweep.json")), "an interrupted sweep writes no summary");
+        }
     }
 
+    /** SIGTERM (kill, Popen.terminate), SIGINT (Ctrl-C) and SIGHUP (a closed terminal), three launchers at once to save time. */
     @Test
-    void sigtermToTheLauncherStopsTheChildAndExitsWithItsCode() throws Exception {
-        stopTheLauncherWith("TERM", 143);
-    }
-
-    @Test
-    void sigintToTheLauncherStopsTheChildAndExitsWithItsCode() throws Exception {
-        stopTheLauncherWith("INT", 130);
-    }
-
-    @Test
-    void sighupToTheLauncherStopsTheChildAndExitsWithItsCode() throws Exception {
-        stopTheLauncherWith("HUP", 129);
+    void aSignalToTheLauncherStopsTheChildAndTheLauncherExitsWithItsCode() throws Exception {
+        List<Stopped> runs = List.of(new Stopped("TERM", 143), new Stopped("INT", 130), new Stopped("HUP", 129));
+        for (Stopped r : runs) r.stop();
+        for (Stopped r : runs) r.check();
     }
 
     @Test
