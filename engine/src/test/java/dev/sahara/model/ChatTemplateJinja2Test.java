@@ -39,9 +39,11 @@ class ChatTemplateJinja2Test {
 
     @BeforeAll
     static void templates() throws IOException {
+        // llama3.2-instruct: Llama-3.2-Instruct's template (today's date through strftime_now)
         // qwen2.5-instruct: Qwen2.5-Instruct's template (a tools branch, a default system prompt, multi-line with {%- -%})
         // deepseek-r1-distill: the DeepSeek-R1-Distill template (state in a namespace across the loop; its generation prompt opens <think>)
-        for (String name : List.of("llama2-chat", "llama3-instruct", "llama3.1-instruct", "mistral-instruct", "qwen2-instruct", "vicuna", "deepseek-r1-distill", "qwen2.5-instruct")) {
+        for (String name : List.of("llama2-chat", "llama3-instruct", "llama3.1-instruct", "mistral-instruct", "qwen2-instruct", "vicuna", "deepseek-r1-distill", "qwen2.5-instruct",
+                "llama3.2-instruct")) {
             TEMPLATES.put(name, resource(name + ".jinja"));
         }
         SPECIALS.put("llama2-chat", new String[] {"<s>", "</s>"});
