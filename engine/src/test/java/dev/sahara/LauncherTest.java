@@ -46,7 +46,13 @@ class LauncherTest {
     }
 
     /** A jar like engine.jar (Main-Class dev.sahara.Main) whose manifest class path is this test's class path. */
-    private Path launcherJar() throws IOException { return launcherJar(tmp); }
+    private Path launcherJar() throws IOException {
+        // written once: rewriting it while a launcher started just before still opens it makes that one fail
+        if (jar == null) jar = launcherJar(tmp);
+        return jar;
+    }
+
+    private Path jar;
 
     /** As above, written into {@code tmp}. */
     static Path launcherJar(Path tmp) throws IOException {
