@@ -76,6 +76,15 @@ public final class ChatTemplate {
 
     /** As above, with {@code strftime_now} reading {@code today} (transformers reads the clock; --date makes a prompt reproducible). */
     public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, java.time.LocalDate today) {
+        return render(messages, addGenerationPrompt, bosToken, eosToken, today, null);
+    }
+
+    /**
+     * As above, with {@code tools} (transformers' {@code apply_chat_template(..., tools=...)}: JSON schemas as maps and
+     * lists; null for none, when the template sees {@code tools} undefined).
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, java.time.LocalDate today,
+                         List<Map<String, Object>> tools) {
         List<Map<String, Object>> msgs = new ArrayList<>();
         for (Message m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
@@ -89,6 +98,7 @@ public final class ChatTemplate {
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
+        if (tools != null) vars.put("tools", tools);
 
         RenderResult result;
         TODAY.set(today);

@@ -90,7 +90,16 @@ class ChatTemplateJinja2Test {
         return c;
     }
 
-    record Case(String name, String template, List<ChatTemplate.Message> messages, boolean generationPrompt, String bos, String eos) {}
+    record Case(String name, String template, List<ChatTemplate.Message> messages, boolean generationPrompt, String bos, String eos, JsonNode tools) {
+        Case(String name, String template, List<ChatTemplate.Message> messages, boolean generationPrompt, String bos, String eos) {
+            this(name, template, messages, generationPrompt, bos, eos, null);
+        }
+    }
+
+    /** A tool as transformers passes it: the JSON schema of a function (nested objects, lists, a non-ASCII description). */
+    static final String TOOL = "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Météo d'une ville — \\\"now\\\"\", "
+            + "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": \"integer\", \"enum\": [1, 2, 3]}, "
+            + "\"unit\": {\"type\": \"string\", \"enum\": [\"celsius\", \"fahrenheit\"]}}, \"required\": [\"city\"]}}}";
 
     /** Runs render_jinja2.py on all cases at once; null when python3 or jinja2 is missing. */
     static JsonNode jinja2(List<Case> cases) throws Exception {
@@ -106,6 +115,7 @@ class ChatTemplateJinja2Test {
             o.put("bos_token", c.bos());
             o.put("eos_token", c.eos());
             o.put("date", DATE.toString());
+            if (c.tools() != null) o.set("tools", c.tools());
         }
         Process p;
         try {
@@ -138,6 +148,14 @@ class ChatTemplateJinja2Test {
                 }
             }
         }
+        // tool-use: the templates that take tools=, with one tool, with and without a system prompt
+        JsonNode tools = Json.MAPPER.readTree("[" + TOOL + "]");
+        for (String name : List.of("llama3.1-instruct", "llama3.2-instruct", "qwen2.5-instruct")) {
+            String[] special = SPECIALS.getOrDefault(name, new String[] {"<|begin_of_text|>", "<|eot_id|>"});
+            for (String conv : List.of("nosys", "sys")) {
+                cases.add(new Case(name + " " + conv + " tools", TEMPLATES.get(name), conversations().get(conv), true, special[0], special[1], tools));
+            }
+        }
         JsonNode expected = jinja2(cases);
         assumeTrue(expected != null, "python3 with jinja2 is not installed (Debian: apt-get install python3-jinja2)");
         List<String> differ = new ArrayList<>();
@@ -146,11 +164,13 @@ class ChatTemplateJinja2Test {
             String want = expected.get(i).has("text") ? expected.get(i).get("text").asText() : "RAISE: " + expected.get(i).get("raise").asText();
             String got;
             try {
-                got = new ChatTemplate(c.template(), Path.of(c.name())).render(c.messages(), c.generationPrompt(), c.bos(), c.eos(), DATE);
+                got = new ChatTemplate(c.template(), Path.of(c.name())).render(c.messages(), c.generationPrompt(), c.bos(), c.eos(), DATE,
+                        c.tools() == null ? null : Json.MAPPER.convertValue(c.tools(), new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() {}));
             } catch (SaharaException e) {
                 String m = e.getMessage();
                 got = m.contains("the chat template raised: ") ? "RAISE: " + m.substring(m.indexOf("the chat template raised: ") + 26) : "ERROR: " + m;
             }
+            if (c.tools() != null) assertTrue(want.contains("\"name\": \"get_weather\"") && want.contains("Météo"), c.name() + " renders its tool:\n" + want);
             if (!want.equals(got)) differ.add(c.name() + "\n  jinja2: " + Json.MAPPER.writeValueAsString(want) + "\n  engine: " + Json.MAPPER.writeValueAsString(got));
         }
         assertTrue(differ.isEmpty(), differ.size() + " of " + cases.size() + " cases differ from jinja2:\n" + String.join("\n", differ));
