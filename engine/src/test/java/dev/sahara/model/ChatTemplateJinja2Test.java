@@ -39,11 +39,12 @@ class ChatTemplateJinja2Test {
 
     @BeforeAll
     static void templates() throws IOException {
+        // hermes-chatml: Hermes 2 Pro's "default" template (ChatML with BOS)
         // llama3.2-instruct: Llama-3.2-Instruct's template (today's date through strftime_now)
         // qwen2.5-instruct: Qwen2.5-Instruct's template (a tools branch, a default system prompt, multi-line with {%- -%})
         // deepseek-r1-distill: the DeepSeek-R1-Distill template (state in a namespace across the loop; its generation prompt opens <think>)
         for (String name : List.of("llama2-chat", "llama3-instruct", "llama3.1-instruct", "mistral-instruct", "qwen2-instruct", "vicuna", "deepseek-r1-distill", "qwen2.5-instruct",
-                "llama3.2-instruct")) {
+                "llama3.2-instruct", "hermes-chatml")) {
             TEMPLATES.put(name, resource(name + ".jinja"));
         }
         SPECIALS.put("llama2-chat", new String[] {"<s>", "</s>"});
@@ -51,6 +52,7 @@ class ChatTemplateJinja2Test {
         SPECIALS.put("vicuna", new String[] {"<s>", "</s>"});
         SPECIALS.put("qwen2-instruct", new String[] {null, "<|im_end|>"});
         SPECIALS.put("qwen2.5-instruct", new String[] {null, "<|im_end|>"});
+        SPECIALS.put("hermes-chatml", new String[] {"<|begin_of_text|>", "<|im_end|>"});
         SPECIALS.put("deepseek-r1-distill", new String[] {"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"});
         // jinja2's lstrip_blocks strips only the whitespace that starts a line before a block tag; inline, it is output
         TEMPLATES.put("inline-if", "A {{ messages[0]['content'] }} {% if true %}B{% endif %} C\n  {% if true %}D{% endif %}\n\t{%+ if true %}E{% endif %}");
