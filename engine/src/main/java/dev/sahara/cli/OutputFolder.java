@@ -154,7 +154,9 @@ final class OutputFolder {
                         + "; wait for it to end, or choose another --out");
             }
             Optional<Long> pid = pidOf(holder);
-            if (pid.isPresent() && pid.get() != ProcessHandle.current().pid() && ProcessHandle.of(pid.get()).map(ProcessHandle::isAlive).orElse(false)) {
+            // a pid means something only on the machine that wrote it (a folder on a shared disk may be another's)
+            boolean here = !holder.contains(" on ") || holder.contains(" on " + HOST + ",");
+            if (pid.isPresent() && here && pid.get() != ProcessHandle.current().pid() && ProcessHandle.of(pid.get()).map(ProcessHandle::isAlive).orElse(false)) {
                 lock.release();
                 ch.close();
                 throw SaharaException.inFile(file, "names a running process that holds no lock (" + holder + "); if no run is using "
@@ -162,7 +164,7 @@ final class OutputFolder {
             }
             if (!holder.isEmpty()) err.println("note: " + file + ": clearing the lock of a run that was killed (" + holder + ")");
             ch.truncate(0);
-            ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + ", " + command + ", started " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+            ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + " on " + HOST + ", " + command + ", started " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8)), 0);
             ch.force(false);
             OutputFolder[] self = new OutputFolder[1];
             Thread onSignal = new Thread(() -> {
@@ -218,6 +220,17 @@ final class OutputFolder {
         ByteBuffer b = ByteBuffer.allocate((int) Math.min(ch.size(), 4096));
         ch.read(b, 0);
         return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).strip();
+    }
+
+    /** This machine's name, in the lock text next to the pid. */
+    private static final String HOST = hostName();
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return System.getenv().getOrDefault("HOSTNAME", "localhost");
+        }
     }
 
     private static Optional<Long> pidOf(String holder) {

@@ -101,7 +101,8 @@ class OutputFolderTest {
             CliTestSupport second = CliTestSupport.run(args(command, out, "--force"));
             assertEquals(2, second.exitCode(), second.err());
             String e = second.errorLine();
-            assertTrue(e.startsWith(out + ": another run is using this folder (pid " + ProcessHandle.current().pid() + ", sweep, started "), e);
+            assertTrue(e.startsWith(out + ": another run is using this folder (pid " + ProcessHandle.current().pid() + " on "), e);
+            assertTrue(e.contains(", sweep, started "), e);
             assertTrue(e.endsWith("wait for it to end, or choose another --out"), e);
         }
         CliTestSupport resume = CliTestSupport.run(args("sweep", out, "--resume", out.toString()));
@@ -139,6 +140,12 @@ class OutputFolderTest {
             assertEquals(out.resolve(OutputFolder.LOCK) + ": names a running process that holds no lock (" + text + "); if no run is using " + out
                     + ", delete " + out.resolve(OutputFolder.LOCK), r.errorLine());
             assertFalse(Files.exists(out.resolve("asr.json")));
+
+            // the same pid written on another machine (a shared disk) says nothing about this one: the OS lock decides
+            Files.writeString(out.resolve(OutputFolder.LOCK), "pid " + alive.pid() + " on another-host.example, attribute, started 2026-01-01T00:00:00Z\n");
+            CliTestSupport elsewhere = CliTestSupport.run(args("asr", out));
+            assertEquals(0, elsewhere.exitCode(), elsewhere.err());
+            assertTrue(elsewhere.err().contains("clearing the lock of a run that was killed (pid " + alive.pid() + " on another-host.example"), elsewhere.err());
         } finally {
             alive.destroy();
         }
