@@ -29,7 +29,7 @@ MODELS = [
          eps=1e-5, theta=10000.0, rope_scaling=None, max_pos=64, shards=1),
     dict(name="llama-gqa-bf16", seed=1002, arch="LlamaForCausalLM", model_type="llama", dtype="BF16",
          hidden=48, layers=3, heads=4, kv_heads=2, head_dim=None, inter=96, tied=False, bias=False,
-         eps=1e-5, theta=10000.0, rope_scaling=None, max_pos=64, shards=1),
+         eps=1e-5, theta=10000.0, rope_scaling=None, max_pos=512, shards=1),   # the CLI tests' model: room for every built-in prompt
     dict(name="llama3-rope-f16", seed=1003, arch="LlamaForCausalLM", model_type="llama", dtype="F16",
          hidden=64, layers=2, heads=4, kv_heads=2, head_dim=None, inter=96, tied=True, bias=False,
          eps=1e-5, theta=500000.0,

@@ -27,10 +27,13 @@ public record HeadId(int layer, int head) implements Comparable<HeadId> {
         }
     }
 
-    /** Parses a comma-separated list such as {@code L2H26,3-8}. */
+    /** Parses a comma-separated list such as {@code L2H26,3-8}; an empty item ({@code L2H26,,3-8}) is an error. */
     public static List<HeadId> parseList(String text) {
         List<HeadId> out = new ArrayList<>();
-        for (String part : text.split(",")) if (!part.isBlank()) out.add(parse(part));
+        for (String part : text.split(",", -1)) {
+            if (part.isBlank()) throw new SaharaException("bad head list '" + text + "': an empty item between commas");
+            out.add(parse(part));
+        }
         return out;
     }
 

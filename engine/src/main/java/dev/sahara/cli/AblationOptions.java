@@ -18,7 +18,7 @@ public final class AblationOptions {
     @Option(names = "--ablation", paramLabel = "MODE", description = "undiff-q | undiff-k | scale-v | mean-q | mean-k | mean-v. Default: undiff-q.")
     public String mode;
 
-    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v.")
+    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v. Default: 1e-10 (the ablated model of the official code).")
     public Float epsilon;
 
     @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA, where they change every query head sharing the KV head.")
@@ -29,7 +29,11 @@ public final class AblationOptions {
     public float epsilon(float dflt) { return checkEpsilon("--epsilon", epsilon == null ? dflt : epsilon); }
 
     public Ablation ablation(ModelConfig c, float defaultEpsilon) {
-        if (heads == null || heads.isBlank()) {
+        if (heads != null && heads.replace(",", "").isBlank()) {
+            // --ablate "" (an unset shell variable, a list that came out empty) must not quietly run the model unablated
+            throw new SaharaException("--ablate: no head ids in '" + heads + "': give heads such as L2H26,L3H8, or leave --ablate out to run unablated");
+        }
+        if (heads == null) {
             if (mode != null || epsilon != null) throw new SaharaException("--ablation/--epsilon given without --ablate HEADS");
             return Ablation.none();
         }

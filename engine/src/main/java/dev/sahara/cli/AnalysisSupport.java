@@ -27,7 +27,8 @@ final class AnalysisSupport {
     static List<Sampler> samplers(SamplingOptions s) {
         boolean both = (s.decoding == null && s.topK == null) || "both".equals(s.decoding);
         if (!both) return List.of(s.sampler());
-        return List.of(Sampler.GREEDY, new Sampler(s.topK == null ? 5 : s.topK, s.temperature, s.seed));
+        s.check(false);
+        return List.of(Sampler.GREEDY, new Sampler(s.topK == null ? 5 : s.topK, s.temperature(), s.seed));
     }
 
     /** Query-level Ships: one layer × head matrix of KL per query (r_main and prefix reuse are dataset-level settings; they do not apply). */
@@ -66,6 +67,7 @@ final class AnalysisSupport {
         row.put("asr", r.asr());
         row.put("harmful", r.harmful());
         row.put("n", r.responses().size());
+        row.put("context_full", r.filledContext());
         row.put("responses", file);
     }
 
@@ -77,6 +79,7 @@ final class AnalysisSupport {
             o.put("ablation", x.ablation().toString());
             o.put("response", x.response());
             o.put("generated", x.generated());
+            if (x.filledContext()) o.put("context_full", true);
             return AsrReport.verdict(o, x.verdict());
         }).toList());
     }

@@ -31,6 +31,9 @@ public final class AsrCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/asr", description = "Output folder (asr.json, responses.jsonl). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--json", description = "Print asr.json to stdout instead of the summary.")
     boolean json;
 
@@ -39,9 +42,10 @@ public final class AsrCommand implements Callable<Integer> {
         AsrSettings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
         PrintWriter err = spec.commandLine().getErr();
+        Path out = OutputFolder.claim(spec, "asr", this.out, null, force.force);
         try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
-            ResultFiles.prepareDir(out);
+            asrSettings.checkFits(w, 0);
             long t0 = System.nanoTime();
             AsrEvaluation.Result r = asrSettings.run(w, a, sampler, new StderrProgress(err, "asr"));
             ObjectNode o = w.metadata("asr");

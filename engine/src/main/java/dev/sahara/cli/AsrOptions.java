@@ -7,8 +7,15 @@ import picocli.CommandLine.Option;
 
 /** How responses are generated and judged for the attack success rate (SPEC.md). */
 public final class AsrOptions {
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "128", description = "New tokens per response at most. Default: ${DEFAULT-VALUE}.")
-    public int maxTokens;
+    public int maxTokens = 128;
+    /** Whether --max-tokens was given: a value given above the model's context is refused, the default is only capped by it. */
+    boolean maxTokensGiven;
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "New tokens per response at most (and at most the model's context). Default: 128.")
+    void maxTokens(int n) {
+        maxTokens = n;
+        maxTokensGiven = true;
+    }
 
     @Mixin
     public SamplingOptions sampling;
@@ -40,7 +47,7 @@ public final class AsrOptions {
     /** The checked settings; a command may call {@link #check()} earlier, to report these options before its own. */
     AsrSettings settings() {
         check();
-        return new AsrSettings(judge(), maxTokens, batchSize);
+        return new AsrSettings(judge(), maxTokens, batchSize, maxTokensGiven);
     }
 
     public void check() {

@@ -19,6 +19,7 @@ final class AsrReport {
         o.put("asr", r.asr());
         o.put("harmful", r.harmful());
         o.put("n", r.responses().size());
+        o.put("context_full", r.filledContext());
         o.put("responses", responsesFile);
         return o;
     }
@@ -28,6 +29,7 @@ final class AsrReport {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("prompt", x.query());
             o.put("response", x.response());
+            if (x.filledContext()) o.put("context_full", true);
             return verdict(o, x.verdict());
         }).toList());
     }

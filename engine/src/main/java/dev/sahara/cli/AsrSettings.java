@@ -13,7 +13,16 @@ import dev.sahara.model.Json;
 import java.util.List;
 
 /** How the responses of an ASR measurement are generated and judged (AsrOptions, checked); the decoding is the caller's. */
-record AsrSettings(RefusalJudge judge, int maxTokens, int batchSize) {
+record AsrSettings(RefusalJudge judge, int maxTokens, int batchSize, boolean maxTokensGiven) {
+
+    /**
+     * Refuses, before any work, a generation the model or the heap cannot hold: --max-tokens given above the context, or a KV
+     * cache for --batch-size prompts beyond the heap. {@code extraTokens}: a forced prefix added to every prompt.
+     */
+    void checkFits(Workload w, int extraTokens) {
+        dev.sahara.llama.ContextLimit.checkGeneration(w.model().config(), w.encoded(), extraTokens, maxTokens, maxTokensGiven, batchSize,
+                Runtime.getRuntime().maxMemory());
+    }
 
     /** Every query's response under one ablation, judged. */
     AsrEvaluation.Result run(Workload w, Ablation ablation, Sampler sampler, Progress progress) {

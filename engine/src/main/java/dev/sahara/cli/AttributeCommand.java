@@ -71,6 +71,11 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/attribute", description = "Output folder. Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+    @Mixin
+    PlotOptions plot;
+
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted run in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")
     Path resume;
@@ -114,9 +119,10 @@ public final class AttributeCommand implements Callable<Integer> {
             throw new SaharaException("--step " + shardStep + " needs --group-from DIR: the folder merge wrote from every shard of steps 1.." + (shardStep - 1));
         }
         if (shard != null && shardStep == 1 && groupFrom != null) throw new SaharaException("--group-from is for --step 2 and later (step 1 starts from the empty group)");
+        Path out = OutputFolder.claim(spec, "attribute", this.out, resume, force.force);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
-            Path out = RunRecord.outDir(spec, this.out, resume);
+            if (!noAsr) asrSettings.checkFits(w, 0);
             ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
             if (shard != null) {
                 Sahara.checkGroupSize(w.model().config(), groupSize);
@@ -184,6 +190,7 @@ public final class AttributeCommand implements Callable<Integer> {
             timings.put("sahara", (tSahara - tLoad) / 1e9);
             timings.put("asr", (tEnd - tSahara) / 1e9);
             timings.put("total", (tEnd - t0) / 1e9);
+            RunRecord.putWall(timingsFile);
             ArrayNode stepSeconds = timings.putArray("steps");
             result.steps().forEach(s -> stepSeconds.add(s.seconds()));
             ResultFiles.writeJson(out.resolve("timings.json"), timingsFile);

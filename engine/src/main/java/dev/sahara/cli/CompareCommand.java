@@ -11,6 +11,7 @@ import dev.sahara.report.ResultFiles;
 import dev.sahara.report.ScatterPlot;
 import dev.sahara.report.ScoreTables;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -50,6 +51,11 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/compare", description = "Output folder (compare.json, scatter.png, heatmap_a.png, heatmap_b.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+    @Mixin
+    PlotOptions plot;
+
     @Option(names = "--json", description = "Print compare.json to stdout instead of the summary.")
     boolean json;
 
@@ -67,7 +73,7 @@ public final class CompareCommand implements Callable<Integer> {
             throw new SaharaException("the runs have different shapes: " + a.table().length + "×" + a.table()[0].length + " (" + a.file() + ") vs "
                     + b.table().length + "×" + b.table()[0].length + " (" + b.file() + ")");
         }
-        ResultFiles.prepareDir(out);
+        Path out = OutputFolder.claim(spec, "compare", this.out, null, force.force);
         ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("command", "compare");
         o.set("engine", EngineVersion.describe());
@@ -104,7 +110,7 @@ public final class CompareCommand implements Callable<Integer> {
         o.put("scatter_axes", scatter);
         String axis = switch (scatter) { case "rank" -> "rank of "; case "log" -> "log10 "; default -> ""; };
         ScatterPlot.write(out.resolve("scatter.png"), "Head scores: A vs B (Spearman " + String.format(Locale.ROOT, "%.3f", o.get("spearman").asDouble()) + ")",
-                "A: " + axis + a.kind(), "B: " + axis + b.kind(), axes(a.table()), axes(b.table()), marked);
+                CompareAxes.title("A", axis, a.kind()), CompareAxes.title("B", axis, b.kind()), axes(a.table()), axes(b.table()), marked);
         Heatmap.write(out.resolve("heatmap_a.png"), "A: " + a.kind() + " (top-" + maxK + " of A framed)", a.table(),
                 new LinkedHashSet<>(HeadComparison.top(a.table(), maxK)));
         Heatmap.write(out.resolve("heatmap_b.png"), "B: " + b.kind() + " (top-" + maxK + " of B framed)", b.table(),

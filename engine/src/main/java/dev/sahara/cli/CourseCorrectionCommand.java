@@ -43,6 +43,9 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
             description = "Output folder (course_correction.json, responses_{base|ablated}_{decoding}.jsonl). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--json", description = "Print course_correction.json to stdout instead of the summary.")
     boolean json;
 
@@ -53,10 +56,11 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
         AsrSettings asrSettings = asr.settings();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
+        Path out = OutputFolder.claim(spec, "course-correction", this.out, null, force.force);
         try (Workload w = workload.load()) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
-            ResultFiles.prepareDir(out);
+            asrSettings.checkFits(w, prefix.ids().length);
             long t0 = System.nanoTime();
             ObjectNode o = w.metadata("course-correction");
             o.setAll(asrSettings.describe(samplers));

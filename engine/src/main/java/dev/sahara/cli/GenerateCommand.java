@@ -1,6 +1,7 @@
 package dev.sahara.cli;
 
 import dev.sahara.SaharaException;
+import dev.sahara.llama.ContextLimit;
 import dev.sahara.llama.Generator;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.Sampler;
@@ -38,18 +39,25 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxTokens);
+        dev.sahara.llama.Sampler sampler = sampling.sampler();   // sampling options are checked before anything is printed
         try (LlamaModel m = model.load(); Tokenizer tok = model.tokenizer()) {
             int[] ids = prompt.encode(PromptFormat.DIRECT, text, tok);
+            if (spec.commandLine().getParseResult().hasMatchedOption("--max-tokens")) ContextLimit.checkMaxTokens(m.config(), maxTokens);   // the default is only capped
+            ContextLimit.checkPrompt(m.config(), "--prompt", 0, ids.length);
             java.io.PrintWriter out = spec.commandLine().getOut();
             Tokenizer.IncrementalDecoder decoder = tok.newDecoder(true);
             for (int id : ids) out.print(decoder.append(id));
-            new Generator(m).generate(List.of(ids), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON), maxTokens, sampling.sampler(),
+            Generator generator = new Generator(m);
+            generator.generate(List.of(ids), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON), maxTokens, sampler,
                     tok.eosIds(), (seq, token) -> {
                         out.print(decoder.append(token));
                         out.flush();
                     });
             out.println(decoder.flush());
             out.flush();
+            if (generator.filledContext(0)) {
+                spec.commandLine().getErr().println("note: stopped at the model's context of " + m.config().maxPositionEmbeddings() + " tokens (max_position_embeddings)");
+            }
         }
         return 0;
     }

@@ -53,6 +53,9 @@ public final class HelpfulnessCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/helpfulness", description = "Output folder (helpfulness.json, items_{before|after}.jsonl, task.jsonl). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--json", description = "Print helpfulness.json to stdout instead of the summary.")
     boolean json;
 
@@ -66,9 +69,9 @@ public final class HelpfulnessCommand implements Callable<Integer> {
             public Dataset load() { return new Dataset(t.name(), t.source(), t.items().stream().map(HelpfulnessTask.Item::id).toList()); }
         };
         PrintWriter err = spec.commandLine().getErr();
+        Path out = OutputFolder.claim(spec, "helpfulness", this.out, null, force.force);
         try (Workload w = Workload.load(model, ids, new PromptOptions(), PromptFormat.DIRECT)) {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
-            ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
             ObjectNode o = w.metadata("helpfulness");
             o.remove("system_prompt");

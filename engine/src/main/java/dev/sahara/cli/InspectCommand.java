@@ -47,13 +47,20 @@ public final class InspectCommand implements Callable<Integer> {
             o.put("tied_embeddings", c.tieWordEmbeddings());
             o.put("qkv_bias", c.attentionBias());
             o.put("rope_theta", c.ropeTheta());
-            o.put("rope_scaling", c.ropeScaling() == null ? "none" : c.ropeScaling().toString());
+            o.put("rope_scaling", describe(c.ropeScaling()));
             o.put("rms_norm_eps", c.rmsNormEps());
             ObjectNode d = o.putObject("parameters_by_dtype");
             byDtype.forEach((k, v) -> d.put(k.name(), v));
             o.put("parameters", ck.parameterCount());
             o.put("tensors", ck.tensors().size());
             o.put("total_heads", c.numLayers() * c.numHeads());
+            if (model.attentionFrom != null) {
+                // the transplant source must exist and fit, as it must for every other command
+                try (Checkpoint at = Checkpoint.open(BuiltinModels.resolve(model.attentionFrom))) {
+                    dev.sahara.llama.Weights.checkSameShapes(c, at);
+                }
+                o.put("attention_from", model.attentionFrom);
+            }
             if (json) {
                 spec.commandLine().getOut().println(Json.MAPPER.writeValueAsString(o));
             } else {
@@ -61,5 +68,16 @@ public final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** rope_scaling as config.json says it: "none", "linear, factor 2.0", "llama3, factor 8.0, low_freq_factor 1.0, ...". */
+    static String describe(ModelConfig.RopeScaling r) {
+        if (r == null) return "none";
+        StringBuilder sb = new StringBuilder(r.type()).append(", factor ").append(r.factor());
+        if (r.originalMaxPositions() > 0) {
+            sb.append(", low_freq_factor ").append(r.lowFreqFactor()).append(", high_freq_factor ").append(r.highFreqFactor())
+                    .append(", original_max_position_embeddings ").append(r.originalMaxPositions());
+        }
+        return sb.toString();
     }
 }

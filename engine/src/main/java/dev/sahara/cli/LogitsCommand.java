@@ -56,6 +56,7 @@ public final class LogitsCommand implements Callable<Integer> {
                 }
             }
             if (ids.length == 0) throw new SaharaException("no tokens to run");
+            dev.sahara.llama.ContextLimit.checkPrompt(m.config(), input.ids != null ? "--token-ids" : "--prompt", 0, ids.length);
             float[] logits = m.forward(TokenBatch.pack(List.of(ids)), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON),
                     LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
             ObjectNode o = Json.MAPPER.createObjectNode();

@@ -17,6 +17,24 @@ public final class PromptOptions {
                     + "(FastChat's Vicuna prompt, for Vicuna v1.5, which ships none).")
     public String chatTemplate;
 
+    @Option(names = "--date", paramLabel = "YYYY-MM-DD",
+            description = "Today's date for chat templates that print it (strftime_now, e.g. Llama-3.2's), for reproducible prompts; recorded as chat_date. Default: today.")
+    public String date;
+
+    /** The day chat templates read, fixed once per run (a run past midnight keeps one date). */
+    private java.time.LocalDate day;
+
+    java.time.LocalDate day() {
+        if (day == null) {
+            try {
+                day = date == null ? java.time.LocalDate.now() : java.time.LocalDate.parse(date);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new dev.sahara.SaharaException("--date must be a date like 2025-03-07 (YYYY-MM-DD), got '" + date + "'");
+            }
+        }
+        return day;
+    }
+
     private static final String BUILTIN = "builtin:";
 
     /** The Jinja text of a built-in template (engine/src/main/resources/chat-templates/, with their provenance). */
@@ -34,12 +52,24 @@ public final class PromptOptions {
 
     /** The query's token ids in the chosen format (dflt when --format is not given). */
     public int[] encode(PromptFormat dflt, String query, Tokenizer tok) {
+        return prepare(dflt, tok).encode(query, system, tok);
+    }
+
+    /** The query's prompt text in the chosen format: what apply_chat_template(..., tokenize=False) gives for chat. */
+    public String render(PromptFormat dflt, String query, Tokenizer tok) {
+        return prepare(dflt, tok).render(query, system, tok);
+    }
+
+    /** The format, with --chat-template and --date applied to the tokenizer's template. */
+    private PromptFormat prepare(PromptFormat dflt, Tokenizer tok) {
         PromptFormat f = format(dflt);
         if (chatTemplate != null) {
             if (f != PromptFormat.CHAT) throw new dev.sahara.SaharaException("--chat-template needs --format chat");
             if (chatTemplate.startsWith(BUILTIN)) tok.useChatTemplate(builtinTemplate(chatTemplate), java.nio.file.Path.of(chatTemplate));
             else tok.useChatTemplate(java.nio.file.Path.of(chatTemplate));
         }
-        return f.encode(query, system, tok);
+        if (date != null && f != PromptFormat.CHAT) throw new dev.sahara.SaharaException("--date needs --format chat (only chat templates print a date)");
+        if (f == PromptFormat.CHAT) tok.useChatDate(day());
+        return f;
     }
 }

@@ -20,6 +20,14 @@ final class RunRecord {
     /** A test hook: called after each finished candidate is logged (the resume test throws from it to "kill" a run). */
     static volatile Runnable afterCandidate = null;
 
+    /** When the running command started (set by SaharaCommand): timings.json's wall_seconds counts from here, loading included. */
+    static final ThreadLocal<Long> STARTED = new ThreadLocal<>();
+
+    static void putWall(ObjectNode t) {
+        Long started = STARTED.get();
+        if (started != null) t.put("wall_seconds", (System.nanoTime() - started) / 1e9);
+    }
+
     private RunRecord() {}
 
     /**
@@ -91,6 +99,7 @@ final class RunRecord {
         t.put("command", command);
         t.put("threads", w.modelOptions().threadCount());
         t.putObject("timings_seconds").put(command, seconds);
+        putWall(t);
         return t;
     }
 

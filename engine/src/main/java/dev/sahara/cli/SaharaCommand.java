@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "engine.jar", mixinStandardHelpOptions = true, versionProvider = SaharaCommand.Version.class,
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
         subcommands = {AttributeCommand.class, ShipsCommand.class, SweepCommand.class, AsrCommand.class, GenerateCommand.class, LogitsCommand.class,
-                InspectCommand.class, SurgeryCommand.class, ShipsAsrCommand.class, CourseCorrectionCommand.class, HelpfulnessCommand.class,
+                InspectCommand.class, PromptCommand.class, SurgeryCommand.class, ShipsAsrCommand.class, CourseCorrectionCommand.class, HelpfulnessCommand.class,
                 CompareCommand.class, MergeCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
@@ -18,7 +18,8 @@ public final class SaharaCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: try --help");
+        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: give one of "
+                + String.join(", ", new CommandLine(this).getSubcommands().keySet()));
     }
 
     public static int run(String... args) {
@@ -31,11 +32,24 @@ public final class SaharaCommand implements Runnable {
     public static CommandLine newCommandLine(PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new SaharaCommand());
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().mixinStandardHelpOptions(true); // --help, --version everywhere
+        cl.registerConverter(Float.class, SaharaCommand::finiteFloat);
+        cl.registerConverter(float.class, SaharaCommand::finiteFloat);
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, args) -> {
-            err.println("error: " + ex.getMessage() + " (see --help)");
+            String message = ex.getMessage().startsWith("Error: ") ? ex.getMessage().substring("Error: ".length()) : ex.getMessage();   // picocli's own prefix
+            err.println("error: " + message + " (see --help)");
             return EXIT_USAGE;
+        });
+        cl.setExecutionStrategy(parseResult -> {
+            RunRecord.STARTED.set(System.nanoTime());
+            try {
+                return new CommandLine.RunLast().execute(parseResult);
+            } finally {
+                OutputFolder.releaseAll();   // the command's --out folder is free again, however it ended
+                StatusLine.clear();
+                dev.sahara.report.Heatmap.resetScale();
+            }
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof SaharaException) {
@@ -45,6 +59,15 @@ public final class SaharaCommand implements Runnable {
             throw ex;
         });
         return cl;
+    }
+
+    /** A float option's value; a number too large for a float is refused with the text given, not as "Infinity". */
+    static Float finiteFloat(String text) {
+        float f = Float.parseFloat(text.strip());
+        if (Float.isInfinite(f) && !text.strip().matches("[+-]?(?i)(inf|infinity)")) {
+            throw new CommandLine.TypeConversionException("'" + text + "' is too large for a float (at most 3.4e38)");
+        }
+        return f;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -63,6 +63,9 @@ public final class ShipsAsrCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/ships-asr", description = "Output folder (ships_asr.json, responses_k{K}_{decoding}.jsonl). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+
     @Option(names = "--json", description = "Print ships_asr.json to stdout instead of the summary.")
     boolean json;
 
@@ -77,6 +80,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
         AsrSettings asrSettings = asr.settings();
         List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
         PrintWriter err = spec.commandLine().getErr();
+        Path out = OutputFolder.claim(spec, "ships-asr", this.out, null, force.force);
         try (Workload w = workload.load()) {
             var c = w.model().config();
             int maxK = kList.getLast();
@@ -84,7 +88,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             AblationOptions.checkModeIn(c, sm, shipsEpsilon, allowGroupedKv);
             AblationOptions.checkModeIn(c, em, evalEpsilon, allowGroupedKv);
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
-            ResultFiles.prepareDir(out);
+            asrSettings.checkFits(w, prefix.ids().length);
             long t0 = System.nanoTime();
             double[][][] scores = AnalysisSupport.queryShips(w, sm, shipsEpsilon, officialKl, new StderrProgress(err, "ships"));
             double shipsSeconds = (System.nanoTime() - t0) / 1e9;

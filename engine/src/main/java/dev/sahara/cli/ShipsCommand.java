@@ -41,6 +41,11 @@ public final class ShipsCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/ships", description = "Output folder (ships.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+    @Mixin
+    PlotOptions plot;
+
     @Option(names = "--json", description = "Print ships.json to stdout.")
     boolean json;
 
@@ -53,9 +58,9 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Path out = OutputFolder.claim(spec, "ships", this.out, null, force.force);
         try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
-            ResultFiles.prepareDir(out);
             long t0 = System.nanoTime();
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();
             dev.sahara.attribution.Shard shard = sharding.shard();

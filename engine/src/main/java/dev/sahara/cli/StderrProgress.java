@@ -3,14 +3,26 @@ package dev.sahara.cli;
 import dev.sahara.attribution.Progress;
 
 import java.io.PrintWriter;
+import java.util.Locale;
 
-/** Progress lines on stderr (stdout stays clean for --json): one line every ~10 % and at the end. */
+/**
+ * Progress lines on stderr (stdout stays clean for --json): the first item, then at most one line a second, the
+ * last item, and every change of stage, each with the exact count, the time so far and, once a loop has run a few
+ * seconds, an estimate of the time left.
+ */
 final class StderrProgress implements Progress {
+    /** Seconds between two lines of the same stage. */
+    static final double INTERVAL = 1.0;
+    /** Seconds a loop must have run before its estimate means something. */
+    static final double ETA_AFTER = 3.0;
+
     private final PrintWriter err;
     private final String label;
     private final long start = System.nanoTime();
-    private int lastDecile = -1;
-    private String lastWhat = "";
+    private long stageStart = start;
+    private double lastLine = Double.NEGATIVE_INFINITY;
+    private String lastStage = null;
+    private int stageFirstDone;
 
     StderrProgress(PrintWriter err, String label) {
         this.err = err;
@@ -19,12 +31,25 @@ final class StderrProgress implements Progress {
 
     @Override
     public void update(int done, int total, String what) {
+        StatusLine.clear();   // this line says what is going on now
+        long now = System.nanoTime();
         String stage = what.contains(" ") ? what.substring(0, what.lastIndexOf(' ')) : "";
-        int decile = total == 0 ? 10 : done * 10 / total;
-        if (decile == lastDecile && stage.equals(lastWhat) && done != total) return;
-        lastDecile = decile;
-        lastWhat = stage;
-        err.printf("%s: %d/%d %s (%.1f s)%n", label, done, total, what, (System.nanoTime() - start) / 1e9);
+        boolean newStage = !stage.equals(lastStage);
+        if (newStage) {
+            lastStage = stage;
+            stageStart = now;
+            stageFirstDone = done - 1;
+        }
+        double elapsed = (now - start) / 1e9;
+        if (!newStage && done != total && elapsed - lastLine < INTERVAL) return;
+        lastLine = elapsed;
+        String eta = "";
+        double inStage = (now - stageStart) / 1e9;
+        int doneInStage = done - stageFirstDone;
+        if (done < total && inStage >= ETA_AFTER && doneInStage > 0) {
+            eta = String.format(Locale.ROOT, ", about %.0f s left", inStage / doneInStage * (total - done));
+        }
+        err.printf(Locale.ROOT, "%s: %d/%d %s (%.1f s%s)%n", label, done, total, what, elapsed, eta);
         err.flush();
     }
 }

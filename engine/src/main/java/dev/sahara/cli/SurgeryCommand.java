@@ -182,7 +182,8 @@ public final class SurgeryCommand implements Callable<Integer> {
         r.put("git_commit", EngineVersion.gitCommit());
         r.put("source_hash", EngineVersion.sourceHash());
         r.put("source_model", model.model);
-        r.put("source_path", src.toAbsolutePath().normalize().toString());
+        // a builtin model is unpacked into a temporary folder that is gone after the run: its name is the path
+        r.put("source_path", model.model.startsWith("builtin:") ? model.model : src.toAbsolutePath().normalize().toString());
         r.put("mode", mode.label);
         r.put("epsilon", a.heads().values().iterator().next().epsilon());
         ArrayNode heads = r.putArray("heads");

@@ -37,6 +37,11 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Mixin
+    ForceOption force;
+    @Mixin
+    PlotOptions plot;
+
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted sweep in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")
     Path resume;
@@ -48,9 +53,9 @@ public final class SweepCommand implements Callable<Integer> {
     public Integer call() {
         AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
         Shard shard = sharding.shard();
+        Path out = OutputFolder.claim(spec, "sweep", this.out, resume, force.force);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
-            Path out = RunRecord.outDir(spec, this.out, resume);
             ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
             if (shard != null) {
                 return ShardRun.run(spec, "sweep", w, new Sahara(w.model(), w.encoded(), attribution), settings, shard, 1, List.of(), out, resume != null);
@@ -70,6 +75,7 @@ public final class SweepCommand implements Callable<Integer> {
             s.put("prefix_reuse", attribution.prefixReuse());
             o.set("scores", ScoreTables.toJson(scores));
             timings.putObject("timings_seconds").put("sweep", (System.nanoTime() - t0) / 1e9);
+            RunRecord.putWall(timings);
             ResultFiles.writeJson(out.resolve("timings.json"), timings);
             ResultFiles.writeJson(out.resolve("sweep.json"), o);
             ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(List.of("angle_deg"), List.<double[][]>of(scores)));

@@ -2,6 +2,7 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.data.Dataset;
+import dev.sahara.llama.ContextLimit;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
@@ -21,11 +22,19 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
     static Workload load(ModelOptions mo, DatasetOptions dataOptions, PromptOptions po, PromptFormat defaultFormat) {
         Dataset d = dataOptions.load();
         PromptFormat format = po.format(defaultFormat);
+        java.io.PrintWriter err = mo.err();
+        StatusLine.show(err, "loading " + mo.model + (mo.attentionFrom != null ? " (attention from " + mo.attentionFrom + ")" : "") + " ...");
         LlamaModel m = mo.load();
         try {
             Tokenizer tok = mo.tokenizer();
             List<int[]> ids = new ArrayList<>();
-            for (String q : d.prompts()) ids.add(po.encode(defaultFormat, q, tok));
+            for (String q : d.prompts()) {
+                ids.add(po.encode(defaultFormat, q, tok));
+                ContextLimit.checkPrompt(m.config(), d.name(), ids.size() - 1, ids.getLast().length);
+            }
+            long tokens = ids.stream().mapToLong(p -> p.length).sum();
+            StatusLine.show(err, "encoded " + ids.size() + " prompt" + (ids.size() == 1 ? "" : "s") + " (" + format.label() + " format, " + tokens
+                    + " tokens); running the first forward ...");
             return new Workload(m, tok, d, format, po.system, ids, mo, po);
         } catch (RuntimeException e) {
             m.close();
@@ -64,10 +73,11 @@ record Workload(LlamaModel model, Tokenizer tokenizer, Dataset dataset, PromptFo
         ds.put("source", dataset.source());
         ds.put("size", dataset.size());
         o.put("prompt_format", format.label());
-        if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\\n## Answer:");
+        if (format == PromptFormat.TEMPLATE) o.put("prompt_template", "## Query:{q}\n## Answer:");   // a real newline, as in the prompts
         if (format == PromptFormat.CHAT) {
             o.put("chat_template_from", modelOptions.model + (promptOptions.chatTemplate != null ? " overridden by --chat-template " + promptOptions.chatTemplate : ""));
             o.put("chat_template", tokenizer.chatTemplate().orElse(null));
+            if (tokenizer.chatTemplateUsesDate()) o.put("chat_date", promptOptions.day().toString());   // strftime_now's day: part of the prompt
         }
         o.put("system_prompt", system);
         o.put("backend", model.backend().name());

@@ -154,6 +154,11 @@ public final class Datasets {
                 try {
                     root = JSON.readTree(bytes);
                 } catch (JsonProcessingException e) {
+                    if (e.getOriginalMessage().startsWith("Trailing token")) {
+                        // Jackson's text names its DeserializationFeature: say what the file is instead
+                        throw fail(where, "invalid JSON" + at(e.getLocation()) + ": more than one JSON value; a file with one JSON object per line "
+                                + "is JSON Lines: name it .jsonl");
+                    }
                     throw fail(where, "invalid JSON" + at(e.getLocation()) + ": " + e.getOriginalMessage());
                 } catch (IOException e) {
                     throw fail(where, "cannot read JSON: " + e.getMessage());

@@ -15,11 +15,14 @@ import java.util.List;
  * prompts in chunks), judge the generated text only, ASR = harmful / n.
  */
 public final class AsrEvaluation {
-    /** One prompt's outcome. */
-    public record Response(String query, String response, RefusalJudge.Verdict verdict) {}
+    /** One prompt's outcome; {@code filledContext}: generation stopped because prompt and response filled the model's context. */
+    public record Response(String query, String response, RefusalJudge.Verdict verdict, boolean filledContext) {}
 
     public record Result(double asr, List<Response> responses) {
         public long harmful() { return responses.stream().filter(r -> !r.verdict().refusal()).count(); }
+
+        /** Responses cut short by the model's context (max_position_embeddings). */
+        public long filledContext() { return responses.stream().filter(Response::filledContext).count(); }
     }
 
     private AsrEvaluation() {}
@@ -38,7 +41,7 @@ public final class AsrEvaluation {
             List<int[]> ids = gen.generate(encoded.subList(from, to), from, ablation, maxNewTokens, sampler, tok.eosIds(), null);
             for (int i = 0; i < ids.size(); i++) {
                 String text = tok.decode(ids.get(i), true);
-                out.add(new Response(queries.get(from + i), text, judge.judge(text)));
+                out.add(new Response(queries.get(from + i), text, judge.judge(text), gen.filledContext(from + i)));
             }
             progress.update(to, encoded.size(), "generated");
         }

@@ -27,11 +27,17 @@ import java.util.Map;
  * decoded together) is reported alongside.
  */
 public final class PerPromptAsr {
-    /** One prompt's outcome: response = decode(prefix ids + generated ids); generated = decode(generated ids) — what the judge saw. */
-    public record Response(String query, Ablation ablation, String response, String generated, RefusalJudge.Verdict verdict) {}
+    /**
+     * One prompt's outcome: response = decode(prefix ids + generated ids); generated = decode(generated ids) — what the judge
+     * saw; filledContext: generation stopped because prompt, prefix and response filled the model's context.
+     */
+    public record Response(String query, Ablation ablation, String response, String generated, RefusalJudge.Verdict verdict, boolean filledContext) {}
 
     public record Result(double asr, List<Response> responses) {
         public long harmful() { return responses.stream().filter(r -> !r.verdict().refusal()).count(); }
+
+        /** Responses cut short by the model's context (max_position_embeddings). */
+        public long filledContext() { return responses.stream().filter(Response::filledContext).count(); }
     }
 
     private PerPromptAsr() {}
@@ -73,7 +79,7 @@ public final class PerPromptAsr {
         for (int i = 0; i < n; i++) {
             String gen_ = tok.decode(generated[i], true);
             String full = prefixIds.length == 0 ? gen_ : tok.decode(concat(prefixIds, generated[i]), true);
-            out.add(new Response(queries.get(i), ablations.get(i), full, gen_, judge.judge(gen_)));
+            out.add(new Response(queries.get(i), ablations.get(i), full, gen_, judge.judge(gen_), gen.filledContext(i)));
         }
         return new Result(RefusalJudge.asr(out.stream().map(Response::verdict).toList()), out);
     }

@@ -10,7 +10,9 @@ import java.util.SplittableRandom;
 
 /**
  * Generation with a KV cache for many prompts at once: one packed prefill, then one row per unfinished
- * sequence per step. A sequence stops at an EOS id (not included in its output) or after maxNewTokens.
+ * sequence per step. A sequence stops at an EOS id (not included in its output), after maxNewTokens, or when prompt and
+ * output fill the model's context (max_position_embeddings): past it the model only produces noise, so it stops there and
+ * {@link #filledContext} says which sequences did.
  */
 public final class Generator {
     /** Called with each new token as it is chosen (for streaming); sequence is the prompt's index. */
@@ -19,8 +21,13 @@ public final class Generator {
     }
 
     private final LlamaModel model;
+    /** Indices (in the whole set) of the sequences stopped because they filled the model's context. */
+    private final java.util.Set<Integer> filledContext = new java.util.TreeSet<>();
 
     public Generator(LlamaModel model) { this.model = model; }
+
+    /** Whether sequence {@code index} (its index in the whole set) stopped because prompt and output filled the model's context. */
+    public boolean filledContext(int index) { return filledContext.contains(index); }
 
     /** The generated ids of each prompt (EOS excluded). */
     public List<int[]> generate(List<int[]> prompts, Ablation ablation, int maxNewTokens, Sampler sampler, int[] eosIds, Listener listener) {
@@ -41,13 +48,15 @@ public final class Generator {
 
         TokenBatch prefill = TokenBatch.pack(prompts);
         int[] cacheStart = new int[n], length = new int[n];
-        int capacity = 0;
+        int context = model.config().maxPositionEmbeddings();
+        long capacity = 0;
         for (int s = 0; s < n; s++) {
-            cacheStart[s] = capacity;
+            ContextLimit.checkPrompt(model.config(), "the prompt", firstIndex + s, prompts.get(s).length);
+            cacheStart[s] = Math.toIntExact(capacity);
             length[s] = prompts.get(s).length;
-            capacity += length[s] + maxNewTokens;
+            capacity += Math.min(context, (long) length[s] + maxNewTokens);   // rows read: never more than the context
         }
-        KvCache cache = KvCache.perLayer(model.backend(), model.config().numLayers(), capacity, model.config().kvDim());
+        KvCache cache = KvCache.perLayer(model.backend(), model.config().numLayers(), Math.toIntExact(capacity), model.config().kvDim());
         AttentionLayout pl = prefill.layout();
         // Each step gives every sequence's k largest logits (k = 1 for greedy), all the sampler reads: the
         // (sequences × vocab) logits stay on the backend. (n · k) ids and logits, rewritten by every step.
@@ -63,7 +72,7 @@ public final class Generator {
         int[] next = new int[n];
         for (int s = 0; s < n; s++) {
             next[s] = sampler.pick(topIds, topLogits, s * k, k, random[s]);
-            if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, listener)) active.add(s);
+            if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, context - length[s] + 1, listener)) active.add(s);
         }
         while (!active.isEmpty()) {
             int m = active.size();
@@ -81,19 +90,27 @@ public final class Generator {
             for (int i = 0; i < m; i++) {
                 int s = active.get(i);
                 next[s] = sampler.pick(topIds, topLogits, i * k, k, random[s]);
-                if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, listener)) still.add(s);
+                if (accept(s, firstIndex, next[s], out, eosIds, maxNewTokens, context - length[s] + 1, listener)) still.add(s);
             }
             active = still;
         }
         return toArrays(out);
     }
 
-    /** Records the token unless it is EOS; true while the sequence should go on. */
-    private static boolean accept(int s, int firstIndex, int token, List<List<Integer>> out, int[] eosIds, int max, Listener listener) {
+    /**
+     * Records the token unless it is EOS; true while the sequence should go on: fewer than maxNewTokens, and room
+     * for the token to be read (the model reads positions 0 .. context − 1; the token it writes from the last of
+     * them is kept but never read, hence {@code room} = context − prompt length + 1). A stop for lack of room is
+     * remembered.
+     */
+    private boolean accept(int s, int firstIndex, int token, List<List<Integer>> out, int[] eosIds, int maxNewTokens, int room, Listener listener) {
         for (int e : eosIds) if (e == token) return false;
         out.get(s).add(token);
         if (listener != null) listener.onToken(firstIndex + s, token);
-        return out.get(s).size() < max;
+        int size = out.get(s).size();
+        if (size < maxNewTokens && size < room) return true;
+        if (size >= room && room < maxNewTokens) filledContext.add(firstIndex + s);
+        return false;
     }
 
     private static List<int[]> toArrays(List<List<Integer>> lists) {

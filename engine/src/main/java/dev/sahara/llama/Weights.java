@@ -67,7 +67,8 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
         return new Weights(embed, layers, b.weight(ck.tensor("model.norm.weight", dim)), head);
     }
 
-    private static void checkSameShapes(ModelConfig c, Checkpoint other) {
+    /** Refuses a transplant source whose shapes differ from the model's (inspect checks it too). */
+    public static void checkSameShapes(ModelConfig c, Checkpoint other) {
         ModelConfig o = other.config();
         String mine = shapes(c), theirs = shapes(o);
         if (!mine.equals(theirs)) {

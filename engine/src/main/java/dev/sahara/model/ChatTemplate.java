@@ -38,17 +38,29 @@ public final class ChatTemplate {
 
     private final String source;
     private final Path origin;
+    private final java.time.LocalDate date;   // the day strftime_now reads; null = the clock, as transformers
 
     /**
      * @param source the template text (after JSON decoding)
      * @param origin the file it came from, named in error messages; may be null
      */
     public ChatTemplate(String source, Path origin) {
+        this(source, origin, null);
+    }
+
+    private ChatTemplate(String source, Path origin, java.time.LocalDate date) {
         this.source = Objects.requireNonNull(source, "source");
         this.origin = origin;
+        this.date = date;
     }
 
     public String source() { return source; }
+
+    /** This template with {@code strftime_now} reading {@code day} instead of the clock ({@code --date}). */
+    public ChatTemplate onDate(java.time.LocalDate day) { return new ChatTemplate(source, origin, Objects.requireNonNull(day)); }
+
+    /** Whether the template prints today's date (calls strftime_now, as Llama-3.2's does): then the date is part of the prompt. */
+    public boolean usesDate() { return source.contains("strftime_now"); }
 
     /**
      * Renders the template with the variables Hugging Face passes: {@code messages},
@@ -59,6 +71,20 @@ public final class ChatTemplate {
      *                         cannot be parsed or evaluated
      */
     public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken) {
+        return render(messages, addGenerationPrompt, bosToken, eosToken, date != null ? date : java.time.LocalDate.now());
+    }
+
+    /** As above, with {@code strftime_now} reading {@code today} (transformers reads the clock; --date makes a prompt reproducible). */
+    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, java.time.LocalDate today) {
+        return render(messages, addGenerationPrompt, bosToken, eosToken, today, null);
+    }
+
+    /**
+     * As above, with {@code tools} (transformers' {@code apply_chat_template(..., tools=...)}: JSON schemas as maps and
+     * lists; null for none, when the template sees {@code tools} undefined).
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, java.time.LocalDate today,
+                         List<Map<String, Object>> tools) {
         List<Map<String, Object>> msgs = new ArrayList<>();
         for (Message m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
@@ -67,20 +93,25 @@ public final class ChatTemplate {
             msgs.add(map);
         }
         Map<String, Object> vars = new HashMap<>();
+        vars.put("strftime_now", "strftime_now");   // "strftime_now is defined", as transformers defines it; calls resolve to the function
         vars.put("messages", msgs);
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
+        if (tools != null) vars.put("tools", tools);
 
         RenderResult result;
+        TODAY.set(today);
         try {
-            result = JINJAVA.renderForResult(source, vars);
+            result = JINJAVA.renderForResult(notBindsLooserThanIs(lstripBlocks(source)), vars);
         } catch (TemplateRaised e) {
             throw fail("the chat template raised: " + e.getMessage());
         } catch (RuntimeException e) {
             TemplateRaised raised = findRaised(e);
             if (raised != null) throw fail("the chat template raised: " + raised.getMessage());
             throw fail("the chat template failed: " + e.getMessage());
+        } finally {
+            TODAY.remove();
         }
         for (TemplateError error : result.getErrors()) {
             TemplateRaised raised = findRaised(error.getException());
@@ -94,6 +125,38 @@ public final class ChatTemplate {
         }
         return result.getOutput();
     }
+
+    /** The day strftime_now reads during one render (jinjava calls functions statically). */
+    private static final ThreadLocal<java.time.LocalDate> TODAY = new ThreadLocal<>();
+
+    /**
+     * jinja2's lstrip_blocks, done here rather than by jinjava (whose version also strips the spaces before a block tag
+     * in the middle of a line: {@code A {{ x }} {% if %}} lost its space): spaces and tabs from the start of a line up
+     * to a block or comment tag are removed, unless the tag opens with {@code +} ({@code {%+}), which is then dropped.
+     */
+    static String lstripBlocks(String template) {
+        String stripped = LINE_START_BLOCK.matcher(template).replaceAll("");
+        return stripped.replace("{%+", "{%").replace("{#+", "{#");
+    }
+
+    /**
+     * In jinja2 {@code not x is defined} means {@code not (x is defined)}; jinjava reads {@code (not x) is defined},
+     * which is always true, so DeepSeek-R1-Distill's {@code {% if not add_generation_prompt is defined %}} reset the
+     * flag and its generation prompt was lost. Inside tags and expressions the test is put in parentheses.
+     */
+    static String notBindsLooserThanIs(String template) {
+        java.util.regex.Matcher tag = TAG.matcher(template);
+        StringBuilder out = new StringBuilder();
+        while (tag.find()) tag.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(NOT_IS.matcher(tag.group()).replaceAll("not ($1 is $2$3)")));
+        tag.appendTail(out);
+        return out.toString();
+    }
+
+    private static final java.util.regex.Pattern TAG = java.util.regex.Pattern.compile("\\{[%{].*?[%}]\\}", java.util.regex.Pattern.DOTALL);
+    private static final java.util.regex.Pattern NOT_IS = java.util.regex.Pattern.compile(
+            "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*)\\s+is\\s+(not\\s+)?(\\w+(?:\\([^)]*\\))?)");
+
+    private static final java.util.regex.Pattern LINE_START_BLOCK = java.util.regex.Pattern.compile("(?m)^[ \\t]+(?=\\{[%#](?!\\+))");
 
     private SaharaException fail(String problem) {
         return origin != null ? SaharaException.inFile(origin, problem) : new SaharaException(problem);
@@ -117,12 +180,15 @@ public final class ChatTemplate {
                 .build();
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false)   // done by lstripBlocks, as jinja2 does it
                 .withLegacyOverrides(legacy)
                 .build();
         Jinjava jinjava = new Jinjava(config);
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
                 "", "raise_exception", Functions.class, "raiseException", Object.class));
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
+                "", "strftime_now", Functions.class, "strftimeNow", String.class));
+        jinjava.getGlobalContext().registerFilter(new PythonCompat.ToJson());
         return jinjava;
     }
 
@@ -134,6 +200,15 @@ public final class ChatTemplate {
     /** Functions the templates call; public because jinjava invokes them reflectively. */
     public static final class Functions {
         private Functions() {}
+
+        /**
+         * transformers' {@code strftime_now(format)}: today's date (the render's day, {@code --date} or the clock) in
+         * Python's strftime format, English names as in the C locale. A time of day reads as midnight.
+         */
+        public static String strftimeNow(String format) {
+            java.time.LocalDate day = TODAY.get() != null ? TODAY.get() : java.time.LocalDate.now();
+            return PythonCompat.strftime(format, day.atStartOfDay());
+        }
 
         /** jinja2's {@code raise_exception(message)} as transformers defines it. */
         public static Object raiseException(Object message) {

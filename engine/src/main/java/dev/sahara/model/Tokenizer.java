@@ -225,6 +225,12 @@ public final class Tokenizer implements AutoCloseable {
         }
     }
 
+    /** Renders the chat template (if any) with {@code strftime_now} reading {@code day}: reproducible prompts ({@code --date}). */
+    public void useChatDate(java.time.LocalDate day) { if (chatTemplate != null) chatTemplate = chatTemplate.onDate(day); }
+
+    /** Whether the chat template prints today's date (strftime_now). */
+    public boolean chatTemplateUsesDate() { return chatTemplate != null && chatTemplate.usesDate(); }
+
     /** As above, from the template's text; {@code origin} names it in errors. */
     public void useChatTemplate(String jinja, Path origin) { chatTemplate = new ChatTemplate(jinja, origin); }
 

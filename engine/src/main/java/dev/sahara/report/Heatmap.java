@@ -1,8 +1,5 @@
 package dev.sahara.report;
 
-import dev.sahara.SaharaException;
-
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Dimension;
@@ -12,9 +9,6 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,9 +30,11 @@ import java.util.regex.Pattern;
  *        └──────────────────────┘  └─┘ ■ NaN
  *           0   2   4  … head
  * </pre>
- * Colours: viridis, from the smallest to the largest finite score. Non-finite cells (NaN, ±∞) are grey.
- * Highlighted heads get a red frame. Ticks label every {@link #tickStep} rows/columns; every cell
- * has a small tick mark.
+ * Colours: viridis, from the smallest to the largest finite score, on a linear, log or rank scale ({@link Scale};
+ * on a 32 × 32 map of a real model a few heads dwarf the rest, and only log or rank tells the others apart).
+ * Cells without a score (NaN, ±∞: heads already in the group) are grey. Highlighted heads get a red frame; the
+ * five best heads are numbered in their cells and listed under the title. Ticks label every {@link #tickStep}
+ * rows/columns; every cell has a small tick mark. A title too long for one line is wrapped onto two.
  */
 public final class Heatmap {
     static {
@@ -56,6 +52,31 @@ public final class Heatmap {
 
     private Heatmap() {}
 
+    /** How scores map to colours. */
+    public enum Scale {
+        /** Linear from the smallest to the largest score. */
+        LINEAR,
+        /** log10 of the score (scores <= 0 take the colour of the smallest positive one). */
+        LOG,
+        /** Each head's rank among the scored heads: evenly spread colours, whatever the distribution. */
+        RANK;
+
+        public static Scale parse(String s) {
+            for (Scale v : values()) if (v.name().equalsIgnoreCase(s)) return v;
+            throw new dev.sahara.SaharaException("--color-scale must be linear, log or rank, got '" + s + "'");
+        }
+    }
+
+    /** The colour scale of the heat maps the running command draws (--color-scale; linear unless set). */
+    private static final ThreadLocal<Scale> SCALE = ThreadLocal.withInitial(() -> Scale.LINEAR);
+
+    public static void useScale(Scale scale) { SCALE.set(scale); }
+
+    public static void resetScale() { SCALE.remove(); }
+
+    /** How many of the best heads are numbered on the map. */
+    static final int TOP_LABELLED = 5;
+
     /**
      * @param png         output file (overwritten)
      * @param title       drawn at the top (shortened with … if too wide)
@@ -63,12 +84,8 @@ public final class Heatmap {
      * @param highlighted head labels like {@code L2H26} to frame; may be empty
      */
     public static void write(Path png, String title, double[][] scores, Set<String> highlighted) {
-        BufferedImage image = render(title, scores, highlighted);
-        try (OutputStream out = Files.newOutputStream(png)) {
-            if (!ImageIO.write(image, "png", out)) throw new IllegalStateException("no PNG writer in this JDK");
-        } catch (IOException e) {
-            throw SaharaException.inFile(png, "cannot write the PNG: " + e);
-        }
+        BufferedImage image = render(title, scores, highlighted, SCALE.get());
+        ResultFiles.writeBytes(png, Png.encode(image));
     }
 
     /** Side of one cell in pixels: about 640 px for the larger dimension, between 6 and 32 px. */
@@ -91,7 +108,9 @@ public final class Heatmap {
         return new Dimension(width, height);
     }
 
-    static BufferedImage render(String title, double[][] scores, Set<String> highlighted) {
+    static BufferedImage render(String title, double[][] scores, Set<String> highlighted) { return render(title, scores, highlighted, Scale.LINEAR); }
+
+    static BufferedImage render(String title, double[][] scores, Set<String> highlighted, Scale scale) {
         int layers = scores.length;
         if (layers == 0 || scores[0].length == 0) throw new IllegalArgumentException("empty score matrix");
         int heads = scores[0].length;
@@ -117,6 +136,8 @@ public final class Heatmap {
                 max = Math.max(max, v);
             }
         boolean anyFinite = min <= max;
+        double[][] t = colourPositions(scores, scale);
+        List<int[]> top = best(scores, TOP_LABELLED);
 
         Dimension size = imageSize(layers, heads);
         int cell = cellSize(layers, heads);
@@ -129,23 +150,26 @@ public final class Heatmap {
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, size.width, size.height);
 
-            // title and the list of marked heads
+            // title (wrapped onto two lines when it is too long for one), the marked heads and the best ones
             g.setColor(Color.BLACK);
-            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
-            drawFitted(g, title, 12, 24, size.width - 24);
-            if (!markedSorted.isEmpty()) {
-                List<String> names = new ArrayList<>();
-                for (int[] lh : markedSorted) names.add("L" + lh[0] + "H" + lh[1]);
-                g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-                g.setColor(MARK);
-                drawFitted(g, "marked: " + String.join(", ", names), 12, 44, size.width - 24);
-            }
+            drawTitle(g, title, 12, size.width - 24);
+            List<String> names = new ArrayList<>();
+            for (int[] lh : markedSorted) names.add("L" + lh[0] + "H" + lh[1]);
+            List<String> best = new ArrayList<>();
+            for (int i = 0; i < top.size(); i++) best.add((i + 1) + " " + "L" + top.get(i)[0] + "H" + top.get(i)[1] + " (" + format(scores[top.get(i)[0]][top.get(i)[1]]) + ")");
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+            g.setColor(MARK);
+            String line = (names.isEmpty() ? "" : "marked: " + String.join(", ", names) + "   ");
+            g.drawString(fitted(g, line, size.width - 24), 12, 58);
+            g.setColor(Color.BLACK);
+            int bestX = 12 + g.getFontMetrics().stringWidth(fitted(g, line, size.width - 24));
+            if (!best.isEmpty()) g.drawString(fitted(g, "best: " + String.join(", ", best), size.width - 12 - bestX), bestX, 58);
 
             // cells
             for (int l = 0; l < layers; l++)
                 for (int h = 0; h < heads; h++) {
                     double v = scores[l][h];
-                    g.setColor(!Double.isFinite(v) ? NAN_GREY : viridis(max > min ? (v - min) / (max - min) : 0.5));
+                    g.setColor(!Double.isFinite(v) ? NAN_GREY : viridis(t[l][h]));
                     g.fillRect(LEFT + h * cell, TOP + l * cell, cell, cell);
                 }
             g.setColor(Color.DARK_GRAY);
@@ -162,6 +186,18 @@ public final class Heatmap {
                         g.drawRect(LEFT + h * cell + inset, TOP + l * cell + inset, cell - stroke, cell - stroke);
                     }
             g.setStroke(new BasicStroke(1));
+
+            // the best heads, numbered in their cells when the cells are large enough to read a digit
+            if (cell >= 12) {
+                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, Math.min(14, cell - 4)));
+                FontMetrics dm = g.getFontMetrics();
+                for (int i = 0; i < top.size(); i++) {
+                    int l = top.get(i)[0], h = top.get(i)[1];
+                    String s = Integer.toString(i + 1);
+                    g.setColor(t[l][h] > 0.6 ? Color.BLACK : Color.WHITE);   // dark digits on the yellow end of viridis
+                    g.drawString(s, LEFT + h * cell + (cell - dm.stringWidth(s)) / 2, TOP + l * cell + (cell + dm.getAscent()) / 2 - 1);
+                }
+            }
 
             // axes: minor tick at every cell, labelled tick every step
             int step = tickStep(cell);
@@ -209,7 +245,11 @@ public final class Heatmap {
             int textX = barX + BAR_WIDTH + 5;
             if (anyFinite) {
                 g.drawString("max " + format(max), textX, TOP + fm.getAscent() - 2);
-                g.drawString(format((min + max) / 2), textX, TOP + barH / 2 + fm.getAscent() / 2);
+                g.drawString(switch (scale) {
+                    case LINEAR -> format((min + max) / 2);
+                    case LOG -> format(middleOfLog(scores)) + " (log)";
+                    case RANK -> "median " + format(median(scores));
+                }, textX, TOP + barH / 2 + fm.getAscent() / 2);
                 g.drawString("min " + format(min), textX, TOP + barH);
             } else {
                 g.drawString("no finite", textX, TOP + fm.getAscent());
@@ -220,7 +260,7 @@ public final class Heatmap {
                 g.setColor(NAN_GREY);
                 g.fillRect(barX, y, BAR_WIDTH, 14);
                 g.setColor(Color.BLACK);
-                g.drawString("NaN / ±inf", textX, y + 11);
+                g.drawString("not scored", textX, y + 11);
             }
         } finally {
             g.dispose();
@@ -228,12 +268,96 @@ public final class Heatmap {
         return image;
     }
 
-    /** Draws {@code s}, shortened with … so that it fits in {@code maxWidth}. */
-    private static void drawFitted(Graphics2D g, String s, int x, int y, int maxWidth) {
+    /** {@code s}, shortened with … so that it fits in {@code maxWidth}. */
+    static String fitted(Graphics2D g, String s, int maxWidth) {
         FontMetrics fm = g.getFontMetrics();
         String shown = s;
         while (fm.stringWidth(shown) > maxWidth && shown.length() > 1) shown = shown.substring(0, shown.length() - 2) + "…";
-        g.drawString(shown, x, y);
+        return shown;
+    }
+
+    /**
+     * The title in bold: one line at 16 pt when it fits, else two lines at 13 pt broken at a space (the second
+     * shortened with … only if even that is too long). Returns the number of lines.
+     */
+    static int drawTitle(Graphics2D g, String title, int x, int maxWidth) {
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
+        if (g.getFontMetrics().stringWidth(title) <= maxWidth) {
+            g.drawString(title, x, 22);
+            return 1;
+        }
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
+        FontMetrics fm = g.getFontMetrics();
+        int cut = title.length();
+        while (cut > 0 && (fm.stringWidth(title.substring(0, cut)) > maxWidth || (cut < title.length() && title.charAt(cut) != ' '))) cut--;
+        if (cut == 0) cut = Math.max(1, title.length() / 2);
+        g.drawString(title.substring(0, cut), x, 18);
+        g.drawString(fitted(g, title.substring(cut).strip(), maxWidth), x, 36);
+        return 2;
+    }
+
+    /** Where each score sits on the colour scale, 0..1 (NaN for cells without a score). */
+    static double[][] colourPositions(double[][] scores, Scale scale) {
+        int layers = scores.length, heads = scores[0].length;
+        double[][] t = new double[layers][heads];
+        List<double[]> finite = new ArrayList<>();   // {value, layer, head}
+        for (int l = 0; l < layers; l++)
+            for (int h = 0; h < heads; h++) {
+                t[l][h] = Double.NaN;
+                if (Double.isFinite(scores[l][h])) finite.add(new double[] {scores[l][h], l, h});
+            }
+        if (finite.isEmpty()) return t;
+        switch (scale) {
+            case RANK -> {
+                finite.sort((a, b) -> Double.compare(a[0], b[0]));
+                for (int i = 0; i < finite.size(); i++) {
+                    // ties share their average rank, so equal scores get equal colours
+                    int j = i;
+                    while (j + 1 < finite.size() && finite.get(j + 1)[0] == finite.get(i)[0]) j++;
+                    double pos = finite.size() == 1 ? 0.5 : (i + j) / 2.0 / (finite.size() - 1);
+                    for (int k = i; k <= j; k++) t[(int) finite.get(k)[1]][(int) finite.get(k)[2]] = pos;
+                    i = j;
+                }
+            }
+            case LOG, LINEAR -> {
+                double minPositive = finite.stream().mapToDouble(v -> v[0]).filter(v -> v > 0).min().orElse(Double.NaN);
+                boolean log = scale == Scale.LOG && !Double.isNaN(minPositive);
+                double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+                for (double[] v : finite) {
+                    double x = log ? Math.log10(Math.max(v[0], minPositive)) : v[0];
+                    lo = Math.min(lo, x);
+                    hi = Math.max(hi, x);
+                }
+                for (double[] v : finite) {
+                    double x = log ? Math.log10(Math.max(v[0], minPositive)) : v[0];
+                    t[(int) v[1]][(int) v[2]] = hi > lo ? (x - lo) / (hi - lo) : 0.5;
+                }
+            }
+        }
+        return t;
+    }
+
+    /** The k best heads {layer, head}, highest score first, ties to the lower (layer, head). */
+    static List<int[]> best(double[][] scores, int k) {
+        List<int[]> all = new ArrayList<>();
+        for (int l = 0; l < scores.length; l++) for (int h = 0; h < scores[l].length; h++) if (Double.isFinite(scores[l][h])) all.add(new int[] {l, h});
+        all.sort((a, b) -> {
+            int c = Double.compare(scores[b[0]][b[1]], scores[a[0]][a[1]]);
+            return c != 0 ? c : a[0] != b[0] ? Integer.compare(a[0], b[0]) : Integer.compare(a[1], b[1]);
+        });
+        return all.subList(0, Math.min(k, all.size()));
+    }
+
+    private static double median(double[][] scores) {
+        double[] v = java.util.Arrays.stream(scores).flatMapToDouble(java.util.Arrays::stream).filter(Double::isFinite).sorted().toArray();
+        return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /** The score in the middle of a log colour bar: the geometric mean of the smallest positive and the largest score. */
+    private static double middleOfLog(double[][] scores) {
+        double[] v = java.util.Arrays.stream(scores).flatMapToDouble(java.util.Arrays::stream).filter(x -> Double.isFinite(x) && x > 0).toArray();
+        if (v.length == 0) return Double.NaN;
+        return Math.sqrt(java.util.Arrays.stream(v).min().getAsDouble() * java.util.Arrays.stream(v).max().getAsDouble());
     }
 
     static String format(double v) {

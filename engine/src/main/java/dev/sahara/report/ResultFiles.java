@@ -38,7 +38,7 @@ public final class ResultFiles {
         try {
             writeString(file, Json.MAPPER.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(node) + "\n");
         } catch (IOException e) {
-            throw SaharaException.inFile(file, "cannot write: " + e.getMessage());
+            throw SaharaException.inFile(file, "cannot write: " + reason(e));
         }
     }
 
@@ -54,16 +54,40 @@ public final class ResultFiles {
     }
 
     public static void writeString(Path file, String text) {
+        writeBytes(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Writes {@code bytes} to {@code file.tmp}, then renames it over {@code file}: a kill or a full disk leaves the
+     * earlier file (if any) whole and at most a {@code .tmp} that the next run removes. A failed write removes its
+     * temporary file and names the real cause ("No space left on device").
+     */
+    public static void writeBytes(Path file, byte[] bytes) {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.write(tmp, bytes);
             try {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
-            throw SaharaException.inFile(file, "cannot write: " + e.getMessage());
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the write error below is the one to report
+            }
+            throw SaharaException.inFile(file, "cannot write: " + reason(e));
         }
+    }
+
+    /**
+     * The operating system's words for an I/O error ("No space left on device", "Read-only file system"), without
+     * the path (the message names the file already) or the Java class name.
+     */
+    public static String reason(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) return f.getReason();
+        if (e instanceof java.nio.file.FileSystemException f) return f.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

@@ -1,18 +1,14 @@
 package dev.sahara.report;
 
-import dev.sahara.SaharaException;
-
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -29,11 +25,27 @@ public final class ScatterPlot {
     /** Heads in {@code labelled} (labels like L2H26) are drawn red and named. NaN heads are skipped. */
     public static void write(Path png, String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<String> labelled) {
         BufferedImage img = render(title, xLabel, yLabel, x, y, labelled);
-        try (OutputStream out = Files.newOutputStream(png)) {
-            if (!ImageIO.write(img, "png", out)) throw new IllegalStateException("no PNG writer in this JDK");
-        } catch (IOException e) {
-            throw SaharaException.inFile(png, "cannot write the PNG: " + e);
-        }
+        ResultFiles.writeBytes(png, Png.encode(img));
+    }
+
+    /** Whether every finite value is a whole number (a rank axis): its ticks are then whole numbers too. */
+    static boolean integral(double[][] v) {
+        for (double[] row : v) for (double d : row) if (Double.isFinite(d) && d != Math.rint(d)) return false;
+        return true;
+    }
+
+    /** Tick values in [lo, hi] at a round step (1, 2 or 5 × 10^k; at least 1 on an integral axis), about five of them. */
+    static List<Double> ticks(double lo, double hi, boolean integral) {
+        double raw = (hi - lo) / 5, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = mag;
+        for (double m : new double[] {1, 2, 5, 10}) if (m * mag >= raw) { step = m * mag; break; }
+        if (integral) step = Math.max(1, Math.rint(step));
+        List<Double> out = new ArrayList<>();
+        for (double v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && out.size() < 50; v += step) out.add(Math.abs(v) < step * 1e-9 ? 0 : v);
+        return out;
+    }
+
+    static String tickLabel(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e9 ? Long.toString((long) v) : String.format(Locale.ROOT, "%.3g", v);
     }
 
     static BufferedImage render(String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<String> labelled) {
@@ -58,22 +70,28 @@ public final class ScatterPlot {
             x0 -= px; x1 += px; y0 -= py; y1 += py;
 
             g.setColor(Color.BLACK);
-            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-            g.drawString(title, LEFT, 28);
+            Heatmap.drawTitle(g, title, 12, w - 24);   // wrapped, not cut off
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            java.awt.FontMetrics fm = g.getFontMetrics();
             g.drawRect(LEFT, TOP, SIZE, SIZE);
-            for (int i = 0; i <= 4; i++) {
-                double fx = x0 + (x1 - x0) * i / 4, fy = y0 + (y1 - y0) * i / 4;
-                int sx = LEFT + SIZE * i / 4, sy = TOP + SIZE - SIZE * i / 4;
+            // ticks at round values; on an axis of whole numbers (ranks) only at whole numbers
+            for (double fx : ticks(x0, x1, integral(x))) {
+                int sx = LEFT + (int) Math.round((fx - x0) / (x1 - x0) * SIZE);
+                String s = tickLabel(fx);
                 g.drawLine(sx, TOP + SIZE, sx, TOP + SIZE + 5);
-                g.drawString(String.format(Locale.ROOT, "%.3g", fx), sx - 14, TOP + SIZE + 20);
-                g.drawLine(LEFT - 5, sy, LEFT, sy);
-                g.drawString(String.format(Locale.ROOT, "%.3g", fy), 4, sy + 4);
+                g.drawString(s, sx - fm.stringWidth(s) / 2, TOP + SIZE + 20);
             }
-            g.drawString(xLabel, LEFT + SIZE / 2 - g.getFontMetrics().stringWidth(xLabel) / 2, TOP + SIZE + 44);
+            for (double fy : ticks(y0, y1, integral(y))) {
+                int sy = TOP + SIZE - (int) Math.round((fy - y0) / (y1 - y0) * SIZE);
+                String s = tickLabel(fy);
+                g.drawLine(LEFT - 5, sy, LEFT, sy);
+                g.drawString(s, LEFT - 8 - fm.stringWidth(s), sy + 4);   // right-aligned against the axis, clear of the y title
+            }
+            g.drawString(Heatmap.fitted(g, xLabel, SIZE), LEFT + SIZE / 2 - fm.stringWidth(Heatmap.fitted(g, xLabel, SIZE)) / 2, TOP + SIZE + 44);
             Graphics2D gy = (Graphics2D) g.create();
             gy.rotate(-Math.PI / 2);
-            gy.drawString(yLabel, -(TOP + SIZE / 2 + gy.getFontMetrics().stringWidth(yLabel) / 2), 16);
+            String yShown = Heatmap.fitted(gy, yLabel, SIZE);
+            gy.drawString(yShown, -(TOP + SIZE / 2 + gy.getFontMetrics().stringWidth(yShown) / 2), 14);
             gy.dispose();
             g.setStroke(new BasicStroke(1f));
             for (int pass = 0; pass < 2; pass++) {

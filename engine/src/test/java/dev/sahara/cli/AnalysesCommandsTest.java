@@ -96,7 +96,7 @@ class AnalysesCommandsTest {
         assertEquals(10, o.get("dataset").get("size").asInt());
         JsonNode before = o.get("results").get("before"), after = o.get("results").get("after");
         assertEquals(10, before.get("n").asInt());
-        assertEquals(64, o.get("scoring").get("max_length").asInt(), "the tiny model's max_position_embeddings");
+        assertEquals(512, o.get("scoring").get("max_length").asInt(), "the tiny model's max_position_embeddings");
         assertEquals(0, before.get("left_truncated_requests").asInt());
         assertTrue(after.get("ablation").asText().startsWith("L1H2"));
         for (JsonNode x : List.of(before, after)) {

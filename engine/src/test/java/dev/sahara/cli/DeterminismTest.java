@@ -23,7 +23,7 @@ class DeterminismTest {
     @Test
     void attributeFilesAreIdenticalForOneAndThreeThreads() throws IOException {
         String model = TestModels.tiny("llama-mha-f32-tied").toString();
-        String[] base = {"attribute", "--model", model, "--dataset", "builtin:advbench", "--limit", "5", "--group-size", "2", "--max-tokens", "6",
+        String[] base = {"attribute", "--model", model, "--dataset", "builtin:advbench", "--format", "direct", "--limit", "5", "--group-size", "2", "--max-tokens", "6",
                 "--decoding", "top-k", "--seed", "11"};
         Path one = tmp.resolve("t1"), three = tmp.resolve("t3");
         CliTestSupport a = CliTestSupport.run(ResumeTest.concat(base, "--threads", "1", "--out", one.toString()));
@@ -37,7 +37,8 @@ class DeterminismTest {
         assertEquals("top-k (k=5, temperature=1.0, seed=11)", att.get("asr").get("decoding").asText());
         assertFalse(att.has("timings_seconds") || att.has("threads"), "no run-dependent fields in the result file");
         assertEquals(1, Json.readObject(one.resolve("timings.json")).get("threads").asInt());
-        assertEquals(3, Json.readObject(three.resolve("timings.json")).get("threads").asInt());
+        assertEquals(Math.min(3, Runtime.getRuntime().availableProcessors()), Json.readObject(three.resolve("timings.json")).get("threads").asInt(),
+                "--threads is capped at the cores available");
     }
 
     @Test

@@ -103,7 +103,7 @@ class ShardMergeTest {
         List<Path> dirs = sweepShards(3);
         // a shard killed mid-way and resumed is still a complete shard
         Path cut = tmp.resolve("s3-1");
-        ResumeTest.runKilledAfter(1, concat(SWEEP, "--shard", "1/3", "--out", cut.toString()));
+        ResumeTest.runKilledAfter(1, concat(SWEEP, "--shard", "1/3", "--out", cut.toString(), "--force"));   // the folder holds the finished shard
         assertFalse(Files.exists(cut.resolve("shard.json")));
         ok(CliTestSupport.run(concat(SWEEP, "--shard", "1/3", "--resume", cut.toString())));
         Path merged = tmp.resolve("merged");

@@ -37,6 +37,14 @@ class HeatmapTest {
 
     private static int cellCentreY(int layer, int cell) { return Heatmap.TOP + layer * cell + cell / 2; }
 
+    /** A point of the cell clear of the number the best heads get in their centre (and of a frame). */
+    private static int[] cellColourPoint(int layer, int head, int cell) { return new int[] {Heatmap.LEFT + head * cell + cell - 5, Heatmap.TOP + layer * cell + cell - 4}; }
+
+    private static int rgbOfCell(BufferedImage img, int layer, int head, int cell) {
+        int[] p = cellColourPoint(layer, head, cell);
+        return rgb(img, p[0], p[1]);
+    }
+
     @Test
     void writes32x32PngThatDecodesWithExpectedSizeAndColours() throws IOException {
         Path png = dir.resolve("ships.png");
@@ -52,7 +60,7 @@ class HeatmapTest {
         assertEquals(2, Heatmap.tickStep(cell));
 
         // the hottest cell has the top colour of the bar; the NaN cell is grey
-        assertEquals(Heatmap.viridis(1.0).getRGB() & 0xFFFFFF, rgb(img, cellCentreX(26, cell), cellCentreY(2, cell)));
+        assertEquals(Heatmap.viridis(1.0).getRGB() & 0xFFFFFF, rgbOfCell(img, 2, 26, cell));
         assertEquals(Heatmap.NAN_GREY.getRGB() & 0xFFFFFF, rgb(img, cellCentreX(0, cell), cellCentreY(31, cell)));
         // marked cells have a red frame (left edge of the cell), an unmarked one does not
         assertEquals(Heatmap.MARK.getRGB() & 0xFFFFFF, rgb(img, Heatmap.LEFT + 26 * cell + 1, cellCentreY(2, cell)));
@@ -70,8 +78,8 @@ class HeatmapTest {
         assertEquals(1, Heatmap.tickStep(Heatmap.cellSize(2, 3)));
         // min is the bottom colour, max the top one
         int cell = Heatmap.cellSize(2, 3);
-        assertEquals(Heatmap.viridis(0).getRGB() & 0xFFFFFF, rgb(img, cellCentreX(0, cell), cellCentreY(0, cell)));
-        assertEquals(Heatmap.viridis(1).getRGB() & 0xFFFFFF, rgb(img, cellCentreX(2, cell), cellCentreY(1, cell)));
+        assertEquals(Heatmap.viridis(0).getRGB() & 0xFFFFFF, rgbOfCell(img, 0, 0, cell));
+        assertEquals(Heatmap.viridis(1).getRGB() & 0xFFFFFF, rgbOfCell(img, 1, 2, cell));
     }
 
     @Test
@@ -94,7 +102,7 @@ class HeatmapTest {
         assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[][] {{1, 2}}, Set.of("L0H2")));
         Path nowhere = dir.resolve("no/such/dir/x.png");
         SaharaException e = assertThrows(SaharaException.class, () -> Heatmap.write(nowhere, "t", new double[][] {{1}}, Set.of()));
-        assertTrue(e.getMessage().startsWith(nowhere + ": cannot write the PNG"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(nowhere + ": cannot write: no such file"), e.getMessage());
     }
 
     /** Writes a sample to look at by eye: {@code -Dsahara.heatmap.sample=/tmp/sample.png}. */
