@@ -103,6 +103,7 @@ final class ShardRun {
                 if (!a.contains("=")) i++;   // and its value
                 continue;
             }
+            if (name.equals("--force")) continue;   // how this shard treated its folder, not a setting: merge finishes with --resume
             kept.add(a);
         }
         return kept;

@@ -84,7 +84,8 @@ class ShardMergeTest {
         List<Path> dirs = new ArrayList<>();
         for (int k = 0; k < n; k++) {
             Path d = tmp.resolve("s" + n + "-" + k);
-            ok(CliTestSupport.run(concat(SWEEP, "--shard", k + "/" + n, "--out", d.toString())));
+            // --force as tools/slurm/shard.sbatch passes it: merge must finish without it (it resumes the merged run)
+            ok(CliTestSupport.run(concat(SWEEP, "--shard", k + "/" + n, "--out", d.toString(), "--force")));
             dirs.add(d);
         }
         return dirs;
