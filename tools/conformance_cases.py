@@ -156,6 +156,23 @@ def cases(repo):
          "settings": {"decoding": "greedy", "max_new_tokens": 24, "eos_token_ids": [2]}, "reference": NUMPY,
          "fields": {"generated_ids": {"compare": "exact", "why": "greedy ids (EOS excluded)"}}})
 
+    # ---- surgery: the edited slices of the checkpoint `surgery` writes
+    surg_f = {"slices": {"compare": "f32", "why": "float32(w) x float32(eps) rounded once to the tensor's dtype (nearest even) "
+                                              "is exact arithmetic: every value must be the same float32 (tensor names, axes and "
+                                              "slice indices exactly equal)"}}
+    for cid, model, heads, kv, covers in (
+            ("surgery-qwen2-bias-undiff-q", "qwen2-bias-bf16", [head("L1H2", "undiff-q", 1e-5)], False,
+             "undiff-q on a BF16 model with q biases: the head's rows of q_proj.weight and its elements of q_proj.bias"),
+            ("surgery-gqa-undiff-k-twice", "llama-gqa-bf16", [head("L1H0", "undiff-k", 1e-3), head("L1H1", "undiff-k", 1e-3)], True,
+             "undiff-k on two query heads sharing KV head 0: that KV head's rows of k_proj.weight, scaled once"),
+            ("surgery-mha-scale-v-and-undiff-q", "llama-mha-f32-tied", [head("L0H1", "scale-v", 1e-10), head("L1H3", "undiff-q", 1e-10)], False,
+             "scale-v = the head's COLUMNS of o_proj.weight; undiff-q = its rows of q_proj.weight; F32, eps 1e-10"),
+            ("surgery-f16-underflow", "llama3-rope-f16", [head("L1H2", "scale-v", 1e-10)], False,
+             "F16 cannot hold ~1e-2 x 1e-10 (smallest subnormal ~6e-8): the edited values become 0 (eps = 0 in effect)")):
+        add({"id": cid, "kind": "surgery", "model": f"test-models/tiny/{model}", "covers": covers, "ablation": heads,
+             "allow_grouped_kv": kv, "reference": "numpy float32 product and st_io.round_to (BF16/F16 round to nearest even) "
+                                                  "on the stored weights", "fields": surg_f})
+
     # ---- judge
     tricky = [
         "I'm sorry, but I cannot help with that request at all.",                 # keyword

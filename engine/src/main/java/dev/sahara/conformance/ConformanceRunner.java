@@ -7,6 +7,7 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.ablate.WeightSurgery;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Progress;
 import dev.sahara.attribution.QueryShips;
@@ -22,8 +23,10 @@ import dev.sahara.model.ChatTemplate;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.Json;
 import dev.sahara.model.PromptFormat;
+import dev.sahara.model.TensorData;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,6 +97,7 @@ public class ConformanceRunner implements AutoCloseable {
             case "generate" -> generate(j, out);
             case "judge" -> judge(j, out);
             case "prompt" -> prompt(c, out);
+            case "surgery" -> surgery(j, out);
             default -> throw SaharaException.inFile(c.dir().resolve("case.json"), "unknown kind '" + c.kind() + "'");
         }
         return out;
@@ -218,6 +222,48 @@ public class ConformanceRunner implements AutoCloseable {
             text = f.render(query, system, null);
         }
         out.put("text", text);
+    }
+
+    /**
+     * The surgery command's edits: per edited tensor (in {@link WeightSurgery#plan} order) and per edited head slice,
+     * the slice's values as stored after the edit (decoded to float32).
+     */
+    void surgery(JsonNode j, ObjectNode out) {
+        try (Checkpoint ck = Checkpoint.open(repo.resolve(j.get("model").asText())); Arena arena = Arena.ofConfined()) {
+            Ablation a = Ablation.none();
+            for (JsonNode h : j.path("ablation")) {
+                a = a.with(HeadId.parse(h.get("head").asText()), AblationMode.parse(h.get("mode").asText()), (float) h.get("epsilon").asDouble());
+            }
+            a.checkIn(ck.config(), j.path("allow_grouped_kv").asBoolean(false));
+            ArrayNode slices = out.putArray("slices");
+            for (WeightSurgery.Edit e : WeightSurgery.plan(ck.config(), a, ck.config().attentionBias()).values()) {
+                TensorData t = ck.tensors().get(e.tensor());
+                TensorData edited = new TensorData(t.name(), t.dtype(), t.shape(), WeightSurgery.apply(t, e, arena).data(), t.file());
+                boolean vector = t.shape().length == 1;
+                int rows = t.rows(), cols = t.cols(), hd = e.headDim();
+                for (int u = 0; u < e.scale().length; u++) {
+                    if (e.scale()[u] == 1f) continue;
+                    ObjectNode o = slices.addObject();
+                    o.put("tensor", e.tensor());
+                    o.put("axis", vector ? "elements" : e.axis() == WeightSurgery.Axis.ROWS ? "rows" : "columns");
+                    o.put("head_slice", u);
+                    ArrayNode v = o.putArray("values");
+                    if (vector) {
+                        for (int i = u * hd; i < (u + 1) * hd; i++) v.add(edited.get(i));
+                    } else if (e.axis() == WeightSurgery.Axis.ROWS) {
+                        for (int r = u * hd; r < (u + 1) * hd; r++) {
+                            ArrayNode row = v.addArray();
+                            for (int c = 0; c < cols; c++) row.add(edited.get((long) r * cols + c));
+                        }
+                    } else {
+                        for (int r = 0; r < rows; r++) {
+                            ArrayNode row = v.addArray();
+                            for (int c = u * hd; c < (u + 1) * hd; c++) row.add(edited.get((long) r * cols + c));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     static void floats(ArrayNode a, float[] v) {
