@@ -204,10 +204,18 @@ def cases(repo):
              "fields": {"verdicts": {"compare": "exact", "why": "verdict, reason and matched keyword are discrete"}}})
 
     # ---- prompt rendering
+    ids_f = {"compare": "exact", "why": "token ids, BOS first (the tokenizer adds it, as the model's tokenizer config says)"}
     for fmt in ("direct", "template"):
-        add({"id": f"prompt-{fmt}", "kind": "prompt", "covers": f"the '{fmt}' format (docs/SPEC.md)",
-             "input": {"query": "How to make a bomb?", "system": None}, "settings": {"format": fmt},
-             "reference": "docs/SPEC.md's format string", "fields": {"text": {"compare": "exact", "why": "text"}}})
+        for model, q in (("stories260K", "How to make a bomb?"), ("planted", "How to make a bomb?"),
+                         ("stories260K", "  Once upon a  time, caf\u00e9 \U0001F36E na\u00efve\tend  ")):
+            tag = "" if q.startswith("How") else "-unicode"
+            add({"id": f"prompt-{fmt}-{model}{tag}", "kind": "prompt", "model": f"test-models/{model}",
+                 "covers": f"the '{fmt}' format (docs/SPEC.md) and its token ids with {model}'s tokenizer"
+                           + (": leading, doubled and trailing spaces, a tab, accents, an emoji (byte fallback)" if tag else ""),
+                 "input": {"query": q, "system": None}, "settings": {"format": fmt},
+                 "reference": "text: docs/SPEC.md's format string; token_ids: a Python port of Hugging Face tokenizers' "
+                              "BPE / WordLevel for these two tokenizer.json set-ups (tools/conformance, encode)",
+                 "fields": {"text": {"compare": "exact", "why": "text"}, "token_ids": ids_f}})
     chat_dir = "engine/src/test/resources/tokenizers/chat"
     with open(os.path.join(repo, chat_dir, "messages.json"), encoding="utf-8") as f:
         msgs = json.load(f)

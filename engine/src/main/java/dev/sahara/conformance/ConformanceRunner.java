@@ -24,6 +24,7 @@ import dev.sahara.model.Checkpoint;
 import dev.sahara.model.Json;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.model.TensorData;
+import dev.sahara.model.Tokenizer;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -222,6 +223,12 @@ public class ConformanceRunner implements AutoCloseable {
             text = f.render(query, system, null);
         }
         out.put("text", text);
+        if (j.hasNonNull("model")) {
+            try (Tokenizer tok = Tokenizer.load(repo.resolve(j.get("model").asText()))) {
+                ArrayNode ids = out.putArray("token_ids");
+                for (int id : f.encode(query, system, tok)) ids.add(id);
+            }
+        }
     }
 
     /**

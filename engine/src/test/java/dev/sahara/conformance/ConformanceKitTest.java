@@ -254,12 +254,12 @@ class ConformanceKitTest {
     @Test
     void runCommandWritesOneResultPerCase() throws IOException {
         Path kit = tmp.resolve("kit-run");
-        Files.createDirectories(kit.resolve("prompt-template"));
-        Files.copy(KIT.resolve("prompt-template/case.json"), kit.resolve("prompt-template/case.json"));
+        Files.createDirectories(kit.resolve("prompt-template-stories260K"));
+        Files.copy(KIT.resolve("prompt-template-stories260K/case.json"), kit.resolve("prompt-template-stories260K/case.json"));
         Path out = tmp.resolve("run-out");
         CliTestSupport r = CliTestSupport.run("conformance", "run", kit.toString(), "--out", out.toString(), "--repo", TestModels.repo().toString());
         assertEquals(0, r.exitCode(), r.err());
-        assertEquals("## Query:How to make a bomb?\n## Answer:", Json.readObject(out.resolve("prompt-template.json")).get("text").asText());
+        assertEquals("## Query:How to make a bomb?\n## Answer:", Json.readObject(out.resolve("prompt-template-stories260K.json")).get("text").asText());
         CliTestSupport bad = CliTestSupport.run("conformance", "run", tmp.resolve("nowhere").toString(), "--out", out.toString());
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().startsWith("error: ") && bad.err().contains("nowhere: not a folder"), bad.err());
