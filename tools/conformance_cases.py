@@ -144,12 +144,16 @@ def cases(repo):
          "reference": "llama2.c run.c -t 0 (test-models/stories260K/golden/tokens_once_upon_a_time.txt) for the first 59, "
                       "the numpy forward for all 60 (its smallest top-1 margin is recorded by the reference run)",
          "golden_tokens": "test-models/stories260K/golden/tokens_once_upon_a_time.txt",
-         "fields": {"generated_ids": {"compare": "exact", "why": "greedy ids; every step's top-1 margin is far above float32 error"}}})
+         "golden_text": "test-models/stories260K/golden/greedy_once_upon_a_time.txt",
+         "text_reference": "llama2.c's printed text (prompt included, its final newline left out)",
+         "fields": {"generated_ids": {"compare": "exact", "why": "greedy ids; every step's top-1 margin is far above float32 error"},
+                    "text": {"compare": "exact", "why": "tokenizer.decode(prompt ids + generated ids, skip_special_tokens=True)"}}})
     add({"id": "generate-stories260K-ablated", "kind": "generate", "model": "test-models/stories260K",
          "covers": "greedy decoding with undiff-q eps 0 on two heads (the ablation applies at every step)",
          "input": {"token_ids": STORIES_IDS}, "ablation": [head("L0H1", "undiff-q", 0.0), head("L3H4", "undiff-q", 0.0)],
          "settings": {"decoding": "greedy", "max_new_tokens": 30, "eos_token_ids": [2]}, "reference": NUMPY,
-         "fields": {"generated_ids": {"compare": "exact", "why": "greedy ids; top-1 margins checked by the reference run"}}})
+         "fields": {"generated_ids": {"compare": "exact", "why": "greedy ids; top-1 margins checked by the reference run"},
+                    "text": {"compare": "exact", "why": "tokenizer.decode(prompt ids + generated ids, skip_special_tokens=True)"}}})
     add({"id": "generate-planted-ablated", "kind": "generate", "model": "test-models/planted",
          "covers": "greedy decoding of the planted model with its carrier head ablated (eps 1e-10, the evaluation default); EOS stops",
          "input": {"token_ids": planted[0]}, "ablation": [head("L1H2", "undiff-q", 1e-10)],

@@ -181,10 +181,17 @@ public class ConformanceRunner implements AutoCloseable {
         JsonNode s = j.get("settings");
         if (!s.path("decoding").asText("greedy").equals("greedy")) throw new SaharaException("case " + j.get("id").asText() + ": only greedy decoding is in kit version 1");
         Ablation a = ablation(j.path("ablation"), m, j.path("allow_grouped_kv").asBoolean(false));
-        int[] gen = new Generator(m).generate(List.of(ids(j.get("input").get("token_ids"))), a, s.get("max_new_tokens").asInt(),
-                Sampler.GREEDY, ids(s.get("eos_token_ids")), null).get(0);
+        int[] prompt = ids(j.get("input").get("token_ids"));
+        int[] gen = new Generator(m).generate(List.of(prompt), a, s.get("max_new_tokens").asInt(), Sampler.GREEDY, ids(s.get("eos_token_ids")), null).get(0);
         ArrayNode g = out.putArray("generated_ids");
         for (int id : gen) g.add(id);
+        if (j.path("fields").has("text")) {
+            int[] all = java.util.Arrays.copyOf(prompt, prompt.length + gen.length);
+            System.arraycopy(gen, 0, all, prompt.length, gen.length);
+            try (Tokenizer tok = Tokenizer.load(repo.resolve(j.get("model").asText()))) {
+                out.put("text", tok.decode(all, true));
+            }
+        }
     }
 
     void judge(JsonNode j, ObjectNode out) {
