@@ -235,6 +235,34 @@ class ConformanceKitTest {
         assertEquals(0, again.exitCode(), again.err());
     }
 
+    /** The committed kit is what tools/conformance_cases.py and the references give today (nobody forgot to regenerate it). */
+    @Test
+    void theKitIsInStepWithItsDefinitionsAndReferences() throws IOException, InterruptedException {
+        Path fresh = tmp.resolve("fresh-cases");
+        assertEquals(0, python(TOOL.toString(), "new", fresh.toString()));
+        for (ConformanceRunner.Case c : ConformanceRunner.cases(KIT)) {
+            assertEquals(Files.readString(c.dir().resolve("case.json")), Files.readString(fresh.resolve(c.id()).resolve("case.json")),
+                    c.id() + ": case.json differs from tools/conformance_cases.py (run tools/conformance new conformance)");
+        }
+        assertEquals(ConformanceRunner.cases(KIT).size(), ConformanceRunner.cases(fresh).size(), "cases defined but not in the kit");
+        Path ref = tmp.resolve("fresh-expected"), asResults = tmp.resolve("fresh-as-results");
+        assertEquals(0, python(TOOL.toString(), "reference", KIT.toString(), "--repo", TestModels.repo().toString(), "--out", ref.toString()));
+        Files.createDirectories(asResults);
+        for (ConformanceRunner.Case c : ConformanceRunner.cases(KIT)) Files.copy(ref.resolve(c.id()).resolve("expected.json"), asResults.resolve(c.id() + ".json"));
+        Check c = check(asResults);
+        assertEquals(0, c.exitCode(), "the references today disagree with the committed expected values:\n" + c.out());
+    }
+
+    static int python(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("python3"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        if (rc != 0) System.err.println(out);
+        return rc;
+    }
+
     @Test
     void checkFailsOnAMissingResultAndANonFiniteValue() throws IOException {
         Path dir = tmp.resolve("broken");
