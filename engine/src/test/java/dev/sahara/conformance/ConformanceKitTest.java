@@ -214,6 +214,8 @@ class ConformanceKitTest {
             Files.createDirectories(kit.resolve(id));
             for (String f : List.of("case.json", "expected.json")) Files.copy(KIT.resolve(id).resolve(f), kit.resolve(id).resolve(f));
         }
+        Files.createDirectories(kit.resolve("prompt-direct-planted"));   // a new case, no expected values yet
+        Files.copy(KIT.resolve("prompt-direct-planted/case.json"), kit.resolve("prompt-direct-planted/case.json"));
         Path exp = kit.resolve("logits-llama-mha-f32-tied/expected.json");
         String original = Files.readString(exp);
         ObjectNode tampered = (ObjectNode) Json.readObject(exp);
@@ -226,10 +228,12 @@ class ConformanceKitTest {
         assertEquals(2, refused.exitCode(), refused.err());
         assertTrue(refused.err().contains("error: " + kit + ": the engine and the new reference values disagree with the kit's expected values"), refused.err());
         assertEquals(Json.MAPPER.writeValueAsString(tampered), Files.readString(exp), "nothing written when refused");
+        assertTrue(Files.notExists(kit.resolve("prompt-direct-planted/expected.json")), "nothing written when refused");
 
         CliTestSupport accepted = CliTestSupport.run("conformance", "emit", kit.toString(), "--repo", repo, "--threads", "2", "--accept-change");
         assertEquals(0, accepted.exitCode(), accepted.err());
         assertEquals(original, Files.readString(exp), "emit rewrites the kit's own expected.json byte for byte");
+        assertEquals(Files.readString(KIT.resolve("prompt-direct-planted/expected.json")), Files.readString(kit.resolve("prompt-direct-planted/expected.json")));
 
         CliTestSupport again = CliTestSupport.run("conformance", "emit", kit.toString(), "--repo", repo, "--threads", "2");
         assertEquals(0, again.exitCode(), again.err());
