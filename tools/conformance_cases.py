@@ -117,6 +117,12 @@ def cases(repo):
          "settings": {"mode": "scale-v", "epsilon": 1e-5, "kl": "standard", "position": "last prompt token"},
          "reference": NUMPY + "; KL in float64", "fields": {"scores": ships_tol}})
 
+    tiny_prompts = [TINY_IDS, TINY_IDS[:6], [1, 297, 404, 261, 378, 436, 300], [1, 403, 301, 365, 263, 432, 350, 290, 261]]
+    add({"id": "ships-gqa-mean-v", "kind": "ships", "model": "test-models/tiny/llama-gqa-bf16",
+         "covers": "query-level Ships with a mean mode (no eps) on a GQA model", "input": {"prompts": tiny_prompts[:2]},
+         "settings": {"mode": "mean-v", "epsilon": None, "kl": "standard", "position": "last prompt token"},
+         "reference": NUMPY + "; KL in float64", "fields": {"scores": ships_tol}})
+
     # ---- dataset-level Ships (angles of every head)
     ang_tol = {"compare": "abs", "abs": 1e-3,
                "why": "degrees; the angle between leading left singular vectors of float32 final-norm states (errors ~1e-6 "
@@ -128,6 +134,11 @@ def cases(repo):
                  "input": {"prompts": prompts}, "settings": {"mode": "undiff-q", "epsilon": 1e-5, "r_main": r},
                  "reference": NUMPY + "; numpy SVD (LAPACK gesdd) of the final-norm matrix, left singular vectors",
                  "fields": {"scores": ang_tol}})
+    add({"id": "angles-gqa-scale-v-r1", "kind": "angles", "model": "test-models/tiny/llama-gqa-bf16",
+         "covers": "dataset-level Ships with scale-v on a GQA model, r_main 1", "input": {"prompts": tiny_prompts},
+         "settings": {"mode": "scale-v", "epsilon": 1e-5, "r_main": 1},
+         "reference": NUMPY + "; numpy SVD (LAPACK gesdd) of the final-norm matrix, left singular vectors",
+         "fields": {"scores": ang_tol}})
 
     # ---- Sahara
     for model, short, prompts, s in (("test-models/planted", "planted", planted, 2), ("test-models/stories260K", "stories260K", stories, 2)):
