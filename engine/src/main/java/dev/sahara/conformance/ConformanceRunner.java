@@ -53,6 +53,17 @@ public class ConformanceRunner implements AutoCloseable {
         public String kind() { return json.get("kind").asText(); }
     }
 
+    /** The fields each kind reads (conformance/README.md, "Schema"); epsilon may be null (the mean modes). */
+    static final Map<String, List<String>> REQUIRED = Map.of(
+            "logits", List.of("model", "input.token_ids"),
+            "ships", List.of("model", "input.prompts", "settings.mode", "settings.epsilon", "settings.kl"),
+            "angles", List.of("model", "input.prompts", "settings.mode", "settings.epsilon", "settings.r_main"),
+            "sahara", List.of("model", "input.prompts", "settings.mode", "settings.epsilon", "settings.r_main", "settings.group_size"),
+            "generate", List.of("model", "input.token_ids", "settings.max_new_tokens", "settings.eos_token_ids"),
+            "judge", List.of("input.responses", "settings.keywords"),
+            "prompt", List.of("input.query", "settings.format"),
+            "surgery", List.of("model", "ablation"));
+
     private final Path repo;
     private final Supplier<Backend> backends;
     private final Map<String, LlamaModel> models = new HashMap<>();
@@ -90,6 +101,15 @@ public class ConformanceRunner implements AutoCloseable {
         JsonNode j = c.json();
         ObjectNode out = Json.MAPPER.createObjectNode();
         out.put("id", c.id());
+        List<String> needed = REQUIRED.get(c.kind());
+        if (needed == null) throw SaharaException.inFile(c.dir().resolve("case.json"), "unknown kind '" + c.kind() + "'");
+        for (String path : needed) {
+            JsonNode n = j;
+            for (String part : path.split("\\.")) n = n.path(part);
+            if (n.isMissingNode() || (n.isNull() && !path.endsWith("epsilon"))) {
+                throw SaharaException.inFile(c.dir().resolve("case.json"), "kind '" + c.kind() + "' needs the field " + path);
+            }
+        }
         switch (c.kind()) {
             case "logits" -> logits(j, out);
             case "ships" -> ships(j, out);
@@ -99,7 +119,7 @@ public class ConformanceRunner implements AutoCloseable {
             case "judge" -> judge(j, out);
             case "prompt" -> prompt(c, out);
             case "surgery" -> surgery(j, out);
-            default -> throw SaharaException.inFile(c.dir().resolve("case.json"), "unknown kind '" + c.kind() + "'");
+            default -> throw new IllegalStateException(c.kind());
         }
         return out;
     }

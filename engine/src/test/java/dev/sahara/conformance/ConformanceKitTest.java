@@ -307,5 +307,11 @@ class ConformanceKitTest {
         CliTestSupport bad = CliTestSupport.run("conformance", "run", tmp.resolve("nowhere").toString(), "--out", out.toString());
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().startsWith("error: ") && bad.err().contains("nowhere: not a folder"), bad.err());
+        Path broken = tmp.resolve("kit-broken");
+        Files.createDirectories(broken.resolve("x"));
+        Files.writeString(broken.resolve("x/case.json"), "{\"id\": \"x\", \"kind\": \"logits\", \"model\": \"test-models/stories260K\"}");
+        CliTestSupport missing = CliTestSupport.run("conformance", "run", broken.toString(), "--out", out.toString(), "--repo", TestModels.repo().toString());
+        assertEquals(2, missing.exitCode());
+        assertEquals(broken.resolve("x/case.json") + ": kind 'logits' needs the field input.token_ids", missing.errorLine());
     }
 }
