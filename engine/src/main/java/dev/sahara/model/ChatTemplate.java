@@ -189,6 +189,8 @@ public final class ChatTemplate {
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
                 "", "strftime_now", Functions.class, "strftimeNow", String.class));
         jinjava.getGlobalContext().registerFilter(new PythonCompat.ToJson());
+        jinjava.getGlobalContext().registerFilter(new PythonCompat.Items());
+        jinjava.getGlobalContext().registerFilter(new PythonCompat.Trim());
         return jinjava;
     }
 

@@ -33,6 +33,33 @@ final class PythonCompat {
         }
     }
 
+    /**
+     * jinja2's {@code x | items} (3.1): a mapping's (key, value) pairs, in order, for {@code for k, v in x | items};
+     * nothing for an undefined value. Hermes' tool_use templates walk a tool's parameters with it; jinjava has no such filter.
+     */
+    static final class Items implements Filter {
+        @Override
+        public String getName() { return "items"; }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            if (var == null) return java.util.List.of();
+            if (var instanceof Map<?, ?> m) return new java.util.ArrayList<>(m.entrySet());
+            throw new IllegalArgumentException("Can only get item pairs from a mapping, not " + var.getClass().getSimpleName());
+        }
+    }
+
+    /**
+     * jinja2's {@code x | trim} of an undefined value is {@code ""} (str of Undefined); jinjava's is null, which a
+     * following {@code +} writes as "null" (Hermes' tool_use template trims a parameter's missing description).
+     */
+    static final class Trim extends com.hubspot.jinjava.lib.filter.TrimFilter {
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return var == null ? "" : super.filter(var, interpreter, args);
+        }
+    }
+
     /** json.dumps(x, ensure_ascii=False, indent=indent). */
     static String dumps(Object x, Integer indent) {
         StringBuilder sb = new StringBuilder();
