@@ -43,8 +43,12 @@ class ChatTemplateJinja2Test {
         // llama3.2-instruct: Llama-3.2-Instruct's template (today's date through strftime_now)
         // qwen2.5-instruct: Qwen2.5-Instruct's template (a tools branch, a default system prompt, multi-line with {%- -%})
         // deepseek-r1-distill: the DeepSeek-R1-Distill template (state in a namespace across the loop; its generation prompt opens <think>)
+        // llama3.3-instruct: Llama-3.3-70B-Instruct's template (byte-identical to Llama-3.1's; kept so the family is named)
+        // mixtral-instruct: Mixtral-8x7B-Instruct-v0.1's template (Mistral "v1": ' [INST] ', the system prompt joined to the first user turn)
+        // mistral-nemo-instruct: Mistral-Nemo-Instruct-2407's template ("v3-tekken": [AVAILABLE_TOOLS] before the last user turn, system prompt on it)
+        // hermes3-tool-use: Hermes-3-Llama-3.1's "tool_use" template (a macro mapping JSON schema types to Python, <tools> in the system turn)
         for (String name : List.of("llama2-chat", "llama3-instruct", "llama3.1-instruct", "mistral-instruct", "qwen2-instruct", "vicuna", "deepseek-r1-distill", "qwen2.5-instruct",
-                "llama3.2-instruct", "hermes-chatml")) {
+                "llama3.2-instruct", "hermes-chatml", "llama3.3-instruct", "mixtral-instruct", "mistral-nemo-instruct", "hermes3-tool-use")) {
             TEMPLATES.put(name, resource(name + ".jinja"));
         }
         SPECIALS.put("llama2-chat", new String[] {"<s>", "</s>"});
@@ -53,6 +57,7 @@ class ChatTemplateJinja2Test {
         SPECIALS.put("qwen2-instruct", new String[] {null, "<|im_end|>"});
         SPECIALS.put("qwen2.5-instruct", new String[] {null, "<|im_end|>"});
         SPECIALS.put("hermes-chatml", new String[] {"<|begin_of_text|>", "<|im_end|>"});
+        SPECIALS.put("hermes3-tool-use", new String[] {"<|begin_of_text|>", "<|im_end|>"});
         SPECIALS.put("deepseek-r1-distill", new String[] {"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"});
         // jinja2's lstrip_blocks strips only the whitespace that starts a line before a block tag; inline, it is output
         TEMPLATES.put("inline-if", "A {{ messages[0]['content'] }} {% if true %}B{% endif %} C\n  {% if true %}D{% endif %}\n\t{%+ if true %}E{% endif %}");
@@ -152,7 +157,7 @@ class ChatTemplateJinja2Test {
         }
         // tool-use: the templates that take tools=, with one tool, with and without a system prompt
         JsonNode tools = Json.MAPPER.readTree("[" + TOOL + "]");
-        for (String name : List.of("llama3.1-instruct", "llama3.2-instruct", "qwen2.5-instruct")) {
+        for (String name : List.of("llama3.1-instruct", "llama3.2-instruct", "qwen2.5-instruct", "llama3.3-instruct", "mistral-nemo-instruct", "hermes3-tool-use")) {
             String[] special = SPECIALS.getOrDefault(name, new String[] {"<|begin_of_text|>", "<|eot_id|>"});
             for (String conv : List.of("nosys", "sys")) {
                 cases.add(new Case(name + " " + conv + " tools", TEMPLATES.get(name), conversations().get(conv), true, special[0], special[1], tools));
