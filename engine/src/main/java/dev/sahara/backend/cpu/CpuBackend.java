@@ -4,6 +4,7 @@ import dev.sahara.ablate.HeadEdit;
 import dev.sahara.backend.AttentionLayout;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.Divergence;
+import dev.sahara.backend.RopeTable;
 import dev.sahara.backend.Tensor;
 import dev.sahara.backend.TopK;
 import dev.sahara.backend.Weight;
@@ -117,13 +118,14 @@ public final class CpuBackend implements Backend {
         int maxPos = 0;
         for (int p : positions) maxPos = Math.max(maxPos, p);
         RopeTable table = ropeTable(invFreq, maxPos + 1);
+        float[] cosTable = table.cos(), sinTable = table.sin();
         parallel.forRange(x.rows(), t -> {
             int at = positions[t] * half;
             for (int h = 0; h < heads; h++) {
                 int base = t * cols + h * headDim;
                 for (int i = 0; i < half; i++) {
                     float a = v[base + i], b = v[base + i + half];
-                    float cos = table.cos[at + i], sin = table.sin[at + i];
+                    float cos = cosTable[at + i], sin = sinTable[at + i];
                     v[base + i] = a * cos - b * sin;
                     v[base + i + half] = b * cos + a * sin;
                 }
@@ -131,25 +133,10 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** cos / sin of position · invFreq[i], [position · half + i]: computed once per position, not per op call. */
-    private record RopeTable(double[] invFreq, int positions, float[] cos, float[] sin) {}
-
+    /** The current cos / sin table: computed once per position, not per op call. */
     private volatile RopeTable rope;
 
-    private synchronized RopeTable ropeTable(double[] invFreq, int positions) {
-        RopeTable r = rope;
-        if (r != null && r.invFreq == invFreq && r.positions >= positions) return r;
-        int n = Math.max(positions, r != null && r.invFreq == invFreq ? 2 * r.positions : 256), half = invFreq.length;
-        float[] cos = new float[n * half], sin = new float[n * half];
-        for (int p = 0; p < n; p++) {
-            for (int i = 0; i < half; i++) {
-                double angle = p * invFreq[i];
-                cos[p * half + i] = (float) StrictMath.cos(angle);
-                sin[p * half + i] = (float) StrictMath.sin(angle);
-            }
-        }
-        return rope = new RopeTable(invFreq, n, cos, sin);
-    }
+    private synchronized RopeTable ropeTable(double[] invFreq, int positions) { return rope = RopeTable.covering(rope, invFreq, positions); }
 
     @Override
     public void editHeads(Tensor x, int headDim, HeadEdit edit) {

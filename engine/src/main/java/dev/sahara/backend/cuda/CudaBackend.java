@@ -4,6 +4,7 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadEdit;
 import dev.sahara.backend.AttentionLayout;
 import dev.sahara.backend.Backend;
+import dev.sahara.backend.RopeTable;
 import dev.sahara.backend.Tensor;
 import dev.sahara.backend.Weight;
 import dev.sahara.model.DType;
@@ -19,7 +20,7 @@ import java.lang.foreign.MemorySegment;
  * It talks to the GPU only through {@link GpuDevice}: {@link CudaDevice} (JCuda's driver API) on a real GPU, and an
  * emulation of the same kernels on the CPU in the tests. Everything runs in order on one stream; {@link #download}
  * waits for it. Per-call index arrays (tokens, rows, positions, head edits) go through a pinned staging ring with
- * asynchronous copies ({@link Staging}); RoPE's cos / sin tables stay on the device ({@link RopeTable}). Rows
+ * asynchronous copies ({@link Staging}); RoPE's cos / sin tables stay on the device ({@link DeviceRopeTable}). Rows
  * always go in grid x (up to 2³¹ − 1), never in grid y (65,535), and an op on zero rows launches nothing.
  *
  * <pre>
@@ -76,7 +77,7 @@ public final class CudaBackend implements Backend {
     private final Staging staging;
     private Cusolver solver;
     private DeviceMemory.Block widened, narrowed;
-    private RopeTable ropeTable;
+    private DeviceRopeTable ropeTable;
     private boolean closed;
     private volatile Precision precision = Precision.F32;
 
@@ -234,34 +235,22 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /**
-     * cos / sin of position · invFreq[i] for positions 0 .. positions − 1, on the device as two (positions, half)
-     * float32 tables, rounded as the CPU backend rounds them: built once per invFreq array (the model keeps one) and
-     * grown by doubling, so a call uploads only its rows' positions.
-     */
-    private record RopeTable(double[] invFreq, int positions, DeviceMemory.Block cos, DeviceMemory.Block sin) {}
+    /** {@link RopeTable}'s cos / sin on the device, two (positions, half) float32 arrays; a call uploads only its rows' positions. */
+    private record DeviceRopeTable(RopeTable host, DeviceMemory.Block cos, DeviceMemory.Block sin) {}
 
-    private RopeTable ropeTable(double[] invFreq, int positions) {
-        RopeTable r = ropeTable;
-        if (r != null && r.invFreq == invFreq && r.positions >= positions) return r;
-        int n = Math.max(positions, r != null && r.invFreq == invFreq ? 2 * r.positions : 256), half = invFreq.length;
-        float[] cos = new float[Math.multiplyExact(n, half)], sin = new float[n * half];
-        for (int p = 0; p < n; p++) {
-            for (int i = 0; i < half; i++) {
-                double angle = p * invFreq[i];
-                cos[p * half + i] = (float) StrictMath.cos(angle);
-                sin[p * half + i] = (float) StrictMath.sin(angle);
-            }
-        }
-        DeviceMemory.Block c = mem.permanent((long) cos.length * Float.BYTES), s = mem.permanent((long) sin.length * Float.BYTES);
-        dev.copyToDevice(c.address(), MemorySegment.ofArray(cos), c.bytes());
-        dev.copyToDevice(s.address(), MemorySegment.ofArray(sin), s.bytes());
+    private DeviceRopeTable ropeTable(double[] invFreq, int positions) {
+        DeviceRopeTable r = ropeTable;
+        RopeTable host = RopeTable.covering(r == null ? null : r.host, invFreq, positions);
+        if (r != null && r.host == host) return r;
+        DeviceMemory.Block c = mem.permanent((long) host.cos().length * Float.BYTES), s = mem.permanent((long) host.sin().length * Float.BYTES);
+        dev.copyToDevice(c.address(), MemorySegment.ofArray(host.cos()), c.bytes());
+        dev.copyToDevice(s.address(), MemorySegment.ofArray(host.sin()), s.bytes());
         if (r != null) {
             dev.synchronize();                      // earlier rope launches may still read the old tables
             mem.release(r.cos);
             mem.release(r.sin);
         }
-        return ropeTable = new RopeTable(invFreq, n, c, s);
+        return ropeTable = new DeviceRopeTable(host, c, s);
     }
 
     @Override
@@ -274,7 +263,7 @@ public final class CudaBackend implements Backend {
             if (p < 0) throw new IllegalArgumentException("rope: negative position " + p);
             maxPos = Math.max(maxPos, p);
         }
-        RopeTable table = ropeTable(invFreq, maxPos + 1);
+        DeviceRopeTable table = ropeTable(invFreq, maxPos + 1);
         long pos = staging.put(positions);
         dev.launch("rope", rows, columnBlocks((long) heads * half), THREADS, 0, new KernelArgs().ptr(t(x).address()).ptr(table.cos.address())
                 .ptr(table.sin.address()).ptr(pos).i32(heads).i32(headDim).i32(x.cols()));
@@ -494,26 +483,18 @@ public final class CudaBackend implements Backend {
     /** Stages {@code data} as an op would; its device address (for the tests of the ring). */
     long stage(int[] data) { return staging.put(data); }
 
-    private long widenScratch(long bytes) {
-        if (widened == null || widened.bytes() < bytes) {
-            if (widened != null) {
-                dev.synchronize();
-                mem.release(widened);
-            }
-            widened = mem.permanent(bytes);
-        }
-        return widened.address();
-    }
+    private long widenScratch(long bytes) { return (widened = atLeast(widened, bytes)).address(); }
 
-    private long narrowScratch(long bytes) {
-        if (narrowed == null || narrowed.bytes() < bytes) {
-            if (narrowed != null) {
-                dev.synchronize();
-                mem.release(narrowed);
-            }
-            narrowed = mem.permanent(bytes);
+    private long narrowScratch(long bytes) { return (narrowed = atLeast(narrowed, bytes)).address(); }
+
+    /** {@code scratch} when it holds {@code bytes}; else a larger permanent block replacing it (freed once the stream is idle). */
+    private DeviceMemory.Block atLeast(DeviceMemory.Block scratch, long bytes) {
+        if (scratch != null && scratch.bytes() >= bytes) return scratch;
+        if (scratch != null) {
+            dev.synchronize();
+            mem.release(scratch);
         }
-        return narrowed.address();
+        return mem.permanent(bytes);
     }
 
     /** A measured dense GEMM rate: the median of timed samples, each {@code inner} back-to-back products. */

@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The real GPU through JCuda's driver API: device 0's primary context (shared with cuBLAS / cuSOLVER, which use
@@ -33,8 +34,8 @@ final class CudaDevice implements GpuDevice {
     private final CUcontext context = new CUcontext();
     private final DevicePtr.Stream stream = new DevicePtr.Stream();
     private final Map<String, CUfunction> functions = new HashMap<>();
-    private final Map<Long, DevicePtr> allocations = new java.util.concurrent.ConcurrentHashMap<>();
-    private final Map<Long, Pointer> pinned = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Long, DevicePtr> allocations = new ConcurrentHashMap<>();
+    private final Map<Long, Pointer> pinned = new ConcurrentHashMap<>();
     private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
     private final String name, kernelSource;
     private final int computeCapability;

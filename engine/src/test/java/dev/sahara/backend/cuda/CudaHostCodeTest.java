@@ -11,9 +11,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.stream.IntStream;
@@ -23,6 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
  * The CUDA backend's host code over the emulated device, where the emulation refuses what the driver refuses: launch
@@ -139,7 +144,7 @@ class CudaHostCodeTest {
 
     /** The emulated device's memory is host memory: read it back directly. */
     private static int[] deviceInts(long address, int n) {
-        return java.lang.foreign.MemorySegment.ofAddress(address).reinterpret(4L * n).toArray(java.lang.foreign.ValueLayout.JAVA_INT);
+        return MemorySegment.ofAddress(address).reinterpret(4L * n).toArray(JAVA_INT);
     }
 
     /** The FFM arenas of the cuBLAS / cuSOLVER bindings were confined: a call or close() from another thread threw WrongThreadException. */
@@ -153,21 +158,21 @@ class CudaHostCodeTest {
             other.submit(() -> {
                 try (Arena a = Arena.ofConfined()) {
                     // out[1, 2] = x[1, 3] · w[2, 3]ᵀ on plain host memory (the emulated device's memory is host memory)
-                    var x = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1, 2, 3);
-                    var w = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1, 0, 0, 0, 1, 1);
-                    var out = a.allocate(java.lang.foreign.ValueLayout.JAVA_FLOAT, 2);
+                    var x = a.allocateFrom(JAVA_FLOAT, 1, 2, 3);
+                    var w = a.allocateFrom(JAVA_FLOAT, 1, 0, 0, 0, 1, 1);
+                    var out = a.allocate(JAVA_FLOAT, 2);
                     blas.matmulRowMajorWt(out.address(), x.address(), w.address(), 1, 3, 2);
-                    assertEquals(1f, out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
-                    assertEquals(5f, out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1));
-                    var m = a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 2, 0, 0, 3);
-                    var ev = a.allocate(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 2);
+                    assertEquals(1f, out.getAtIndex(JAVA_FLOAT, 0));
+                    assertEquals(5f, out.getAtIndex(JAVA_FLOAT, 1));
+                    var m = a.allocateFrom(JAVA_DOUBLE, 2, 0, 0, 3);
+                    var ev = a.allocate(JAVA_DOUBLE, 2);
                     int lwork = solver.workspace(2, m.address(), ev.address());
-                    var work = a.allocate(java.lang.foreign.ValueLayout.JAVA_DOUBLE, Math.max(1, lwork));
-                    var info = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+                    var work = a.allocate(JAVA_DOUBLE, Math.max(1, lwork));
+                    var info = a.allocate(JAVA_INT);
                     solver.syevd(2, m.address(), ev.address(), work.address(), lwork, info.address());
-                    assertEquals(0, info.get(java.lang.foreign.ValueLayout.JAVA_INT, 0), "devInfo");
-                    assertEquals(2.0, ev.getAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 0), 1e-12);
-                    assertEquals(3.0, ev.getAtIndex(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 1), 1e-12);
+                    assertEquals(0, info.get(JAVA_INT, 0), "devInfo");
+                    assertEquals(2.0, ev.getAtIndex(JAVA_DOUBLE, 0), 1e-12);
+                    assertEquals(3.0, ev.getAtIndex(JAVA_DOUBLE, 1), 1e-12);
                 }
                 return null;
             }).get();
@@ -186,6 +191,6 @@ class CudaHostCodeTest {
     void emulationExportsEveryKernel() {
         List<String> expected = new ArrayList<>();
         for (String family : CudaDevice.FAMILIES) expected.addAll(KernelNames.of(family));
-        assertEquals(new java.util.TreeSet<>(expected), new java.util.TreeSet<>(EmulatedDevice.kernelNames()));
+        assertEquals(new TreeSet<>(expected), new TreeSet<>(EmulatedDevice.kernelNames()));
     }
 }
