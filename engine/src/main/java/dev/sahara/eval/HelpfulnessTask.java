@@ -21,7 +21,7 @@ import java.util.Locale;
 /**
  * A zero-shot multiple-choice task: items of (context, continuation) pairs, one pair per choice, and the gold
  * choice. Read from the engine's JSONL form or converted from the Hugging Face datasets' JSONL exports with the
- * prompts of lm-evaluation-harness (see the README, "helpfulness").
+ * prompts of lm-evaluation-harness (see docs/ANALYSES.md, "helpfulness").
  *
  * <p>Engine form, one object per line: {@code {"id": "...", "context": "...", "choices": [" a", " b"], "gold": 0}},
  * or, for partial scoring (WinoGrande), {@code {"contexts": ["... a", "... b"], "continuation": " rest", "gold": 0}}.
