@@ -3,6 +3,7 @@ package dev.sahara.bench;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.attribution.CandidateRunner;
 import dev.sahara.attribution.PrincipalAngles;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.ModelConfig;
@@ -36,7 +37,7 @@ public final class Facts {
             CandidateRunner reuse = new CandidateRunner(m, batch, true), full = new CandidateRunner(m, batch, false);
             SaharaBench probe = new SaharaBench();
             probe.opened = o;
-            probe.baseVectors = PrincipalAngles.leadingLeftSingularVectors(full.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), 1);
+            probe.baseVectors = PrincipalAngles.leadingLeftSingularVectors(full.run(Ablation.none(), Forward.Outputs.FINAL_NORM_LAST).finalNormLast(), 1);
             StringBuilder a = new StringBuilder(), b = new StringBuilder();
             boolean identical = true;
             for (int l = 0; l < c.numLayers(); l++) {
