@@ -6,6 +6,7 @@ import dev.sahara.attribution.PrincipalAngles;
 import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
+import dev.sahara.model.LlamaTensor;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.model.TensorData;
 
@@ -30,7 +31,7 @@ public final class Facts {
                 fileBytes += bytes;
                 // a decoded token reads every weight once, except the embedding table: one row of it (but all of it
                 // again as the LM head when the embeddings are tied)
-                if (t.name().equals("model.embed_tokens.weight")) tokenBytes += (long) c.hiddenSize() * t.dtype().bytes + (c.tieWordEmbeddings() ? bytes : 0);
+                if (t.name().equals(LlamaTensor.EMBED_TOKENS.name(0))) tokenBytes += (long) c.hiddenSize() * t.dtype().bytes + (c.tieWordEmbeddings() ? bytes : 0);
                 else tokenBytes += bytes;
             }
             TokenBatch batch = TokenBatch.pack(BenchModels.prompts(SaharaBench.PROMPTS, SaharaBench.LENGTH, c.vocabSize(), 3));
