@@ -33,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -208,7 +209,7 @@ public class ConformanceRunner implements AutoCloseable {
         ArrayNode g = out.putArray("generated_ids");
         for (int id : gen) g.add(id);
         if (j.path("fields").has("text")) {
-            int[] all = java.util.Arrays.copyOf(prompt, prompt.length + gen.length);
+            int[] all = Arrays.copyOf(prompt, prompt.length + gen.length);
             System.arraycopy(gen, 0, all, prompt.length, gen.length);
             try (Tokenizer tok = Tokenizer.load(repo.resolve(j.get("model").asText()))) {
                 out.put("text", tok.decode(all, true));

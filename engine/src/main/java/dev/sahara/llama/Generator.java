@@ -6,7 +6,9 @@ import dev.sahara.backend.AttentionLayout;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 
 /**
  * Generation with a KV cache for many prompts at once: one packed prefill, then one row per unfinished
@@ -22,7 +24,7 @@ public final class Generator {
 
     private final LlamaModel model;
     /** Indices (in the whole set) of the sequences stopped because they filled the model's context. */
-    private final java.util.Set<Integer> filledContext = new java.util.TreeSet<>();
+    private final Set<Integer> filledContext = new TreeSet<>();
 
     public Generator(LlamaModel model) { this.model = model; }
 
