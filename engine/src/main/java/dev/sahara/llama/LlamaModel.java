@@ -38,7 +38,8 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * The residual stream entering every layer ({@code layer.{l}.resid_in}, (T, dim) each) for one batch under
      * one base ablation. A forward whose ablation differs from the base only at layers ≥ l can start at layer l
-     * from here: the layers below compute exactly the same thing.
+     * from here: the layers below compute exactly the same thing. {@code qkv}, when kept (else null): each layer's
+     * {@code layer.{l}.attn.q/k/v}, with which a candidate of that very layer skips its norm and projections too.
      */
     public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn, Tensor[][] qkv) {
         /** The hook that fills these: {@code layer.{l}.resid_in}, and {@code layer.{l}.attn.q/k/v} when kept. */
@@ -148,6 +149,7 @@ public final class LlamaModel implements AutoCloseable {
         Tensor[][] qkv = keepQkv ? new Tensor[c.numLayers()][] : null;
         for (int l = 0; l < residIn.length; l++) {
             residIn[l] = b.allocate(t, c.hiddenSize());                       // (T, dim)
+            // (T, n_heads · head_dim), (T, n_kv_heads · head_dim) twice
             if (keepQkv) qkv[l] = new Tensor[] {b.allocate(t, c.qDim()), b.allocate(t, c.kvDim()), b.allocate(t, c.kvDim())};
         }
         Residuals r = new Residuals(batch, base, residIn, qkv);

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The one forward on both backends: for every test model (the tiny checkpoints, stories260K, synthetic:tiny),
  * CUDA logits and final-norm states against the CPU backend's, on a packed batch of three prompts, unablated
- * and under every ablation mode; then prefix reuse (forwardFrom) and greedy decoding through the KV cache.
+ * and under every ablation mode; then prefix reuse (Forward.from) and greedy decoding through the KV cache.
  * Tolerance 2e-4 absolute on logits (the CPU backend is itself within 1e-4 of a float64 numpy forward).
  * On the GPU ("cuda": skipped, with the reason, where there is none) and over the CPU emulation of the same kernels
  * ("cuda-emulated": everywhere).
@@ -96,7 +96,7 @@ class CudaForwardParityTest {
             LlamaModel.Result from = cuda.forward(Forward.of(batch, top).from(cuda.captureResiduals(batch, Ablation.none(), false), last));
             for (int s = 0; s < full.lastLogits().length; s++) {
                 double d = TestModels.maxAbsDiff(from.lastLogits()[s], full.lastLogits()[s]);
-                assertTrue(d < 1e-5, model + ": forwardFrom(layer " + last + ") differs from the full forward by " + d);
+                assertTrue(d < 1e-5, model + ": the forward from layer " + last + " differs from the full forward by " + d);
             }
 
             // greedy decoding through the per-layer KV cache picks the same tokens (ties aside, logits agree to 2e-4)
