@@ -4,8 +4,10 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.backend.AttentionLayout;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.KvCache;
 import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.LogitsReader;
 import dev.sahara.llama.TokenBatch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,10 +52,10 @@ public class DecodeBench {
     public void setup() {
         opened = BenchModels.open(BenchModels.SYNTHETIC, BenchModels.threads());
         LlamaModel m = opened.model();
-        ablation = ablated.equals("none") ? Ablation.none() : Ablation.of(HeadId.parseList(ablated.replace('+', ',')), AblationMode.UNDIFF_Q, 1e-10f);
+        ablation = ablated.equals("none") ? Ablation.none() : Ablation.of(HeadId.parseList(ablated.replace('+', ',')), new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-10f));
         cache = KvCache.perLayer(m.backend(), m.config().numLayers(), PROMPT + MAX_NEW, m.config().kvDim());
         TokenBatch prompt = TokenBatch.pack(BenchModels.prompts(1, PROMPT, m.config().vocabSize(), 5));
-        m.step(prompt, cache, ablation, LlamaModel.Outputs.LAST_LOGITS);
+        m.forward(Forward.of(prompt, ablation).into(cache));
         position = PROMPT;
     }
 
@@ -63,13 +65,13 @@ public class DecodeBench {
     /** The step's top-1 id and logit, as greedy generation (Generator) asks for them. */
     final int[] topId = new int[1];
     final float[] topLogit = new float[1];
-    final LlamaModel.LogitsReader top1 = LlamaModel.LogitsReader.topK(1, topId, topLogit);
+    final LogitsReader top1 = LogitsReader.topK(1, topId, topLogit);
 
     @Benchmark
     public int decodeStep() {
         if (position == PROMPT + MAX_NEW) position = PROMPT;
         TokenBatch one = new TokenBatch(new int[] {token}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position}, new int[] {0}));
-        opened.model().step(one, cache, ablation, top1);
+        opened.model().forward(Forward.of(one, ablation).into(cache).reading(top1));
         position++;
         token = 3 + (token * 31 + 17) % 1000;
         return topId[0];

@@ -3,8 +3,10 @@ package dev.sahara.bench;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.attribution.CandidateRunner;
 import dev.sahara.attribution.PrincipalAngles;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
+import dev.sahara.model.LlamaTensor;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.model.TensorData;
 
@@ -29,14 +31,14 @@ public final class Facts {
                 fileBytes += bytes;
                 // a decoded token reads every weight once, except the embedding table: one row of it (but all of it
                 // again as the LM head when the embeddings are tied)
-                if (t.name().equals("model.embed_tokens.weight")) tokenBytes += (long) c.hiddenSize() * t.dtype().bytes + (c.tieWordEmbeddings() ? bytes : 0);
+                if (t.name().equals(LlamaTensor.EMBED_TOKENS.name(0))) tokenBytes += (long) c.hiddenSize() * t.dtype().bytes + (c.tieWordEmbeddings() ? bytes : 0);
                 else tokenBytes += bytes;
             }
             TokenBatch batch = TokenBatch.pack(BenchModels.prompts(SaharaBench.PROMPTS, SaharaBench.LENGTH, c.vocabSize(), 3));
             CandidateRunner reuse = new CandidateRunner(m, batch, true), full = new CandidateRunner(m, batch, false);
             SaharaBench probe = new SaharaBench();
             probe.opened = o;
-            probe.baseVectors = PrincipalAngles.leadingLeftSingularVectors(full.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), 1);
+            probe.baseVectors = PrincipalAngles.leadingLeftSingularVectors(full.run(Ablation.none(), Forward.Outputs.FINAL_NORM_LAST).finalNormLast(), 1);
             StringBuilder a = new StringBuilder(), b = new StringBuilder();
             boolean identical = true;
             for (int l = 0; l < c.numLayers(); l++) {

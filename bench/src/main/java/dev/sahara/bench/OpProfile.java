@@ -1,7 +1,6 @@
 package dev.sahara.bench;
 
 import dev.sahara.ablate.Ablation;
-import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadEdit;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.CandidateRunner;
@@ -10,8 +9,10 @@ import dev.sahara.backend.Backend;
 import dev.sahara.backend.Tensor;
 import dev.sahara.backend.Weight;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.KvCache;
 import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.LogitsReader;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.TensorData;
@@ -98,14 +99,14 @@ public final class OpProfile {
             // decode: as DecodeBench, unablated; 2 s to warm up, then 3 s measured
             int prompt = DecodeBench.PROMPT, maxNew = DecodeBench.MAX_NEW;
             KvCache cache = KvCache.perLayer(m.backend(), m.config().numLayers(), prompt + maxNew, m.config().kvDim());
-            m.step(TokenBatch.pack(BenchModels.prompts(1, prompt, m.config().vocabSize(), 5)), cache, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            m.forward(Forward.of(TokenBatch.pack(BenchModels.prompts(1, prompt, m.config().vocabSize(), 5)), Ablation.none()).into(cache));
             int[] topId = new int[1];
             float[] topLogit = new float[1];
             int[] position = {prompt}, token = {7};
             Runnable decode = () -> {
                 if (position[0] == prompt + maxNew) position[0] = prompt;
                 TokenBatch one = new TokenBatch(new int[] {token[0]}, new AttentionLayout(new int[] {0}, new int[] {1}, new int[] {position[0]++}, new int[] {0}));
-                m.step(one, cache, Ablation.none(), LlamaModel.LogitsReader.topK(1, topId, topLogit));
+                m.forward(Forward.of(one, Ablation.none()).into(cache).reading(LogitsReader.topK(1, topId, topLogit)));
                 token[0] = 3 + (token[0] * 31 + 17) % 1000;
             };
             result.put("decode, ms per token", measure(timed, decode, 1, 2_000_000_000L, 3_000_000_000L));
@@ -114,11 +115,10 @@ public final class OpProfile {
             TokenBatch batch = TokenBatch.pack(BenchModels.prompts(SaharaBench.PROMPTS, SaharaBench.LENGTH, m.config().vocabSize(), 3));
             for (boolean reuse : new boolean[] {false, true}) {
                 CandidateRunner runner = new CandidateRunner(m, batch, reuse);
-                runner.runCandidate(Ablation.none(), new HeadId(0, 0), AblationMode.UNDIFF_Q, SaharaBench.EPSILON, LlamaModel.Outputs.FINAL_NORM_LAST);
+                runner.runCandidate(Ablation.none(), new HeadId(0, 0), SaharaBench.CANDIDATE, Forward.Outputs.FINAL_NORM_LAST);
                 Runnable sweep = () -> {
                     for (int l = 0; l < m.config().numLayers(); l++) {
-                        runner.runCandidate(Ablation.none(), new HeadId(l, l % m.config().numHeads()), AblationMode.UNDIFF_Q, SaharaBench.EPSILON,
-                                LlamaModel.Outputs.FINAL_NORM_LAST);
+                        runner.runCandidate(Ablation.none(), new HeadId(l, l % m.config().numHeads()), SaharaBench.CANDIDATE, Forward.Outputs.FINAL_NORM_LAST);
                     }
                 };
                 result.put("Sahara candidate " + (reuse ? "with prefix reuse" : "full recompute") + ", ms per candidate",

@@ -1,7 +1,7 @@
 package dev.sahara.bench;
 
 import dev.sahara.ablate.Ablation;
-import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.TokenBatch;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -52,6 +52,6 @@ public class PrefillBench {
 
     @Benchmark
     public float[][] prefill() {
-        return opened.model().forward(batch, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+        return opened.model().forward(Forward.of(batch, Ablation.none())).lastLogits();
     }
 }

@@ -5,6 +5,7 @@ import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.CandidateRunner;
 import dev.sahara.attribution.PrincipalAngles;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import org.ejml.data.DMatrixRMaj;
@@ -40,7 +41,8 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Benchmark)
 public class SaharaBench {
     public static final int LAYERS = 12, PROMPTS = 8, LENGTH = 16;
-    static final float EPSILON = 1e-5f;
+    /** How each candidate is ablated: undiff-q at the attribution ε. */
+    static final Ablation.Spec CANDIDATE = new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-5f);
 
     BenchModels.Opened opened;
     CandidateRunner reuse, full;
@@ -56,7 +58,7 @@ public class SaharaBench {
         batch = TokenBatch.pack(BenchModels.prompts(PROMPTS, LENGTH, m.config().vocabSize(), 3));
         reuse = new CandidateRunner(m, batch, true);
         full = new CandidateRunner(m, batch, false);
-        baseVectors = PrincipalAngles.leadingLeftSingularVectors(full.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), 1);
+        baseVectors = PrincipalAngles.leadingLeftSingularVectors(full.run(Ablation.none(), Forward.Outputs.FINAL_NORM_LAST).finalNormLast(), 1);
         score(reuse, 0);   // captures the residuals of the base group (∅) once, as the first candidate of a step does
     }
 
@@ -69,7 +71,7 @@ public class SaharaBench {
     /** The score of the candidate in {@code layer} (head = layer mod heads), base group ∅. */
     double score(CandidateRunner runner, int layer) {
         HeadId head = new HeadId(layer, layer % opened.model().config().numHeads());
-        float[][] states = runner.runCandidate(Ablation.none(), head, AblationMode.UNDIFF_Q, EPSILON, LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast();
+        float[][] states = runner.runCandidate(Ablation.none(), head, CANDIDATE, Forward.Outputs.FINAL_NORM_LAST).finalNormLast();
         return PrincipalAngles.angleDegrees(baseVectors, PrincipalAngles.leadingLeftSingularVectors(states, 1));
     }
 

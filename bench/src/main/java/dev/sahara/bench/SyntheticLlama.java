@@ -1,5 +1,8 @@
 package dev.sahara.bench;
 
+import dev.sahara.model.LlamaTensor;
+import dev.sahara.model.ModelConfig;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -9,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,17 +31,19 @@ public record SyntheticLlama(String name, int dim, int hidden, int layers, int h
 
     public int headDim() { return dim / heads; }
 
-    public long parameters() {
-        long perLayer = 2L * dim + (long) dim * dim * 2 + 2L * dim * kvHeads * headDim() + 3L * dim * hidden;
-        return layers * perLayer + dim + (long) vocab * dim * (tied ? 1 : 2);
+    /** The config the written config.json gives (head_dim = dim / heads, as it writes no head_dim). */
+    public ModelConfig config() {
+        return new ModelConfig("LlamaForCausalLM", dim, hidden, layers, heads, kvHeads, headDim(), vocab, 1e-5f, 10000.0, null, tied, 2048, false, 0);
     }
+
+    public long parameters() { return LlamaTensor.all(config()).stream().mapToLong(LlamaTensor.Entry::elements).sum(); }
 
     /** Creates the model folder (a fresh temporary directory) and returns it. */
     public Path write(long seed) {
         try {
             Path base = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
             Path dir = Files.createTempDirectory(base, "sahara-bench-" + name + "-");
-            Files.writeString(dir.resolve("config.json"), config());
+            Files.writeString(dir.resolve("config.json"), configJson());
             writeSafetensors(dir.resolve("model.safetensors"), seed);
             return dir;
         } catch (IOException e) {
@@ -56,7 +60,7 @@ public record SyntheticLlama(String name, int dim, int hidden, int layers, int h
         }
     }
 
-    private String config() {
+    private String configJson() {
         return """
                 {
                   "architectures": ["LlamaForCausalLM"],
@@ -79,45 +83,16 @@ public record SyntheticLlama(String name, int dim, int hidden, int layers, int h
                 """.formatted(dim, hidden, layers, heads, kvHeads, vocab, tied, dtype.equals("BF16") ? "bfloat16" : dtype.equals("F16") ? "float16" : "float32");
     }
 
-    private record Tensor(String name, long[] shape, boolean ones) {
-        long count() {
-            long n = 1;
-            for (long d : shape) n *= d;
-            return n;
-        }
-    }
-
-    private List<Tensor> tensors() {
-        List<Tensor> t = new ArrayList<>();
-        int kv = kvHeads * headDim();
-        t.add(new Tensor("model.embed_tokens.weight", new long[] {vocab, dim}, false));
-        for (int l = 0; l < layers; l++) {
-            String p = "model.layers." + l + ".";
-            t.add(new Tensor(p + "input_layernorm.weight", new long[] {dim}, true));
-            t.add(new Tensor(p + "self_attn.q_proj.weight", new long[] {dim, dim}, false));
-            t.add(new Tensor(p + "self_attn.k_proj.weight", new long[] {kv, dim}, false));
-            t.add(new Tensor(p + "self_attn.v_proj.weight", new long[] {kv, dim}, false));
-            t.add(new Tensor(p + "self_attn.o_proj.weight", new long[] {dim, dim}, false));
-            t.add(new Tensor(p + "post_attention_layernorm.weight", new long[] {dim}, true));
-            t.add(new Tensor(p + "mlp.gate_proj.weight", new long[] {hidden, dim}, false));
-            t.add(new Tensor(p + "mlp.up_proj.weight", new long[] {hidden, dim}, false));
-            t.add(new Tensor(p + "mlp.down_proj.weight", new long[] {dim, hidden}, false));
-        }
-        t.add(new Tensor("model.norm.weight", new long[] {dim}, true));
-        if (!tied) t.add(new Tensor("lm_head.weight", new long[] {vocab, dim}, false));
-        return t;
-    }
-
     private void writeSafetensors(Path file, long seed) throws IOException {
         int bytes = dtype.equals("F32") ? 4 : 2;
-        List<Tensor> list = tensors();
+        List<LlamaTensor.Entry> list = LlamaTensor.all(config());
         Map<String, String> entries = new LinkedHashMap<>();
         long offset = 0;
-        for (Tensor t : list) {
-            long size = t.count() * bytes;
+        for (LlamaTensor.Entry t : list) {
+            long size = t.elements() * bytes;
             StringBuilder shape = new StringBuilder();
-            for (long d : t.shape) shape.append(shape.isEmpty() ? "" : ",").append(d);
-            entries.put(t.name, "{\"dtype\":\"" + dtype + "\",\"shape\":[" + shape + "],\"data_offsets\":[" + offset + "," + (offset + size) + "]}");
+            for (long d : t.shape()) shape.append(shape.isEmpty() ? "" : ",").append(d);
+            entries.put(t.name(), "{\"dtype\":\"" + dtype + "\",\"shape\":[" + shape + "],\"data_offsets\":[" + offset + "," + (offset + size) + "]}");
             offset += size;
         }
         StringBuilder header = new StringBuilder("{");
@@ -130,14 +105,14 @@ public record SyntheticLlama(String name, int dim, int hidden, int layers, int h
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(1 << 22).order(ByteOrder.LITTLE_ENDIAN);
             buf.putLong(h.length).put(h);
-            for (Tensor t : list) {
-                for (long i = 0; i < t.count(); i++) {
+            for (LlamaTensor.Entry t : list) {
+                for (long i = 0; i < t.elements(); i++) {
                     if (buf.remaining() < 4) {
                         buf.flip();
                         while (buf.hasRemaining()) ch.write(buf);
                         buf.clear();
                     }
-                    float v = t.ones ? 1f : (float) ((random.nextDouble() * 2 - 1) * amplitude);
+                    float v = t.norm() ? 1f : (float) ((random.nextDouble() * 2 - 1) * amplitude);
                     switch (dtype) {
                         case "F32" -> buf.putFloat(v);
                         case "F16" -> buf.putShort(Float.floatToFloat16(v));

@@ -13,8 +13,13 @@ import java.util.TreeMap;
  * attention output. Immutable.
  */
 public final class Ablation {
-    /** One head's ablation. */
-    public record Spec(AblationMode mode, float epsilon) {}
+    /** One head's ablation: a mode and, for the modes that scale, ε. */
+    public record Spec(AblationMode mode, float epsilon) {
+        public Spec {
+            if (mode.usesEpsilon() && !(epsilon >= 0)) throw new SaharaException("epsilon must be a number >= 0, got " + epsilon);
+            if (!mode.usesEpsilon()) epsilon = 1f;   // the mean modes have no ε: equal ablations compare and print equal
+        }
+    }
 
     /** Per-layer edits: on q [T, nH·hd] after RoPE, on k [T, nKv·hd] after RoPE, on the attention output [T, nH·hd]. */
     public record LayerEdits(HeadEdit q, HeadEdit k, HeadEdit out) {
@@ -28,17 +33,17 @@ public final class Ablation {
 
     public static Ablation none() { return NONE; }
 
-    public static Ablation of(Iterable<HeadId> ids, AblationMode mode, float epsilon) {
+    /** Every head of {@code ids} ablated as {@code spec}. */
+    public static Ablation of(Iterable<HeadId> ids, Spec spec) {
         Ablation a = NONE;
-        for (HeadId id : ids) a = a.with(id, mode, epsilon);
+        for (HeadId id : ids) a = a.with(id, spec);
         return a;
     }
 
-    public Ablation with(HeadId id, AblationMode mode, float epsilon) {
-        if (mode.usesEpsilon() && !(epsilon >= 0)) throw new SaharaException("epsilon must be a number >= 0, got " + epsilon);
-        if (!mode.usesEpsilon()) epsilon = 1f;   // the mean modes have no ε: equal ablations compare and print equal
+    /** This ablation with {@code id} ablated as {@code spec} too (instead, if it was already). */
+    public Ablation with(HeadId id, Spec spec) {
         TreeMap<HeadId, Spec> m = new TreeMap<>(heads);
-        m.put(id, new Spec(mode, epsilon));
+        m.put(id, spec);
         return new Ablation(m);
     }
 

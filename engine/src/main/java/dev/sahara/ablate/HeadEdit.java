@@ -1,5 +1,7 @@
 package dev.sahara.ablate;
 
+import java.util.Arrays;
+
 /**
  * What happens to the heads of one activation tensor [tokens, heads × head_dim] of one layer: for each head,
  * first (if {@code mean[h]}) its slice is replaced by the mean over all heads of the original tensor at that
@@ -8,7 +10,7 @@ package dev.sahara.ablate;
 public record HeadEdit(float[] scale, boolean[] mean) {
     public static HeadEdit identity(int heads) {
         float[] s = new float[heads];
-        java.util.Arrays.fill(s, 1f);
+        Arrays.fill(s, 1f);
         return new HeadEdit(s, new boolean[heads]);
     }
 

@@ -10,6 +10,12 @@ import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import static dev.sahara.model.LlamaTensor.K_BIAS;
+import static dev.sahara.model.LlamaTensor.K_PROJ;
+import static dev.sahara.model.LlamaTensor.O_PROJ;
+import static dev.sahara.model.LlamaTensor.Q_BIAS;
+import static dev.sahara.model.LlamaTensor.Q_PROJ;
+
 /**
  * An {@link Ablation} baked into weights (the {@code surgery} command). Built from the same per-layer
  * {@link Ablation.LayerEdits} the forward applies at run time, so the two can never disagree about which slice
@@ -56,21 +62,22 @@ public final class WeightSurgery {
         Map<String, Edit> edits = new LinkedHashMap<>();
         for (int l = 0; l < c.numLayers(); l++) {
             Ablation.LayerEdits le = ablation.forLayer(l, c);
-            String p = "model.layers." + l + ".self_attn.";
             if (!isOne(le.q().scale())) {
-                edits.put(p + "q_proj.weight", new Edit(p + "q_proj.weight", Axis.ROWS, c.headDim(), le.q().scale()));
-                if (hasBias) edits.put(p + "q_proj.bias", new Edit(p + "q_proj.bias", Axis.ROWS, c.headDim(), le.q().scale()));
+                put(edits, new Edit(Q_PROJ.name(l), Axis.ROWS, c.headDim(), le.q().scale()));
+                if (hasBias) put(edits, new Edit(Q_BIAS.name(l), Axis.ROWS, c.headDim(), le.q().scale()));
             }
             if (!isOne(le.k().scale())) {
-                edits.put(p + "k_proj.weight", new Edit(p + "k_proj.weight", Axis.ROWS, c.headDim(), le.k().scale()));
-                if (hasBias) edits.put(p + "k_proj.bias", new Edit(p + "k_proj.bias", Axis.ROWS, c.headDim(), le.k().scale()));
+                put(edits, new Edit(K_PROJ.name(l), Axis.ROWS, c.headDim(), le.k().scale()));
+                if (hasBias) put(edits, new Edit(K_BIAS.name(l), Axis.ROWS, c.headDim(), le.k().scale()));
             }
             if (!isOne(le.out().scale())) {
-                edits.put(p + "o_proj.weight", new Edit(p + "o_proj.weight", Axis.COLUMNS, c.headDim(), le.out().scale()));
+                put(edits, new Edit(O_PROJ.name(l), Axis.COLUMNS, c.headDim(), le.out().scale()));
             }
         }
         return edits;
     }
+
+    private static void put(Map<String, Edit> edits, Edit e) { edits.put(e.tensor(), e); }
 
     /** A copy of {@code t} (allocated in {@code arena}, off the heap) with {@code edit} applied, in t's dtype. */
     public static Result apply(TensorData t, Edit edit, Arena arena) {

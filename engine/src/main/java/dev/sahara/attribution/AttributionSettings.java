@@ -1,5 +1,6 @@
 package dev.sahara.attribution;
 
+import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 
 /**
@@ -13,6 +14,9 @@ import dev.sahara.ablate.AblationMode;
  */
 public record AttributionSettings(AblationMode mode, float epsilon, int rMain, boolean officialKl, boolean prefixReuse) {
     public static final float DEFAULT_EPSILON = 1e-5f;
+
+    /** How a candidate head is ablated: mode and ε as one. */
+    public Ablation.Spec candidate() { return new Ablation.Spec(mode, epsilon); }
 
     public static AttributionSettings defaults() { return new AttributionSettings(AblationMode.UNDIFF_Q, DEFAULT_EPSILON, 1, false, true); }
 }

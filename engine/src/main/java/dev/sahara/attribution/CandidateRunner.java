@@ -1,9 +1,10 @@
 package dev.sahara.attribution;
 
 import dev.sahara.ablate.Ablation;
-import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.LogitsReader;
 import dev.sahara.llama.TokenBatch;
 
 /**
@@ -36,20 +37,21 @@ public final class CandidateRunner {
         return bytes <= (rt.maxMemory() - (rt.totalMemory() - rt.freeMemory())) / 2;
     }
 
-    public LlamaModel.Result run(Ablation ablation, LlamaModel.Outputs outputs) { return model.forward(batch, ablation, outputs); }
+    public LlamaModel.Result run(Ablation ablation, Forward.Outputs outputs) { return model.forward(Forward.of(batch, ablation).returning(outputs)); }
 
-    /** The batch under {@code base} plus {@code head} ablated with (mode, ε). */
-    public LlamaModel.Result runCandidate(Ablation base, HeadId head, AblationMode mode, float epsilon, LlamaModel.Outputs outputs) {
-        Ablation candidate = base.with(head, mode, epsilon);
-        if (!prefixReuse) return model.forward(batch, candidate, outputs);
-        return model.forwardFrom(residualsFor(base), head.layer(), candidate, outputs);
+    /** The batch under {@code base} plus {@code head} ablated as {@code spec}, returning {@code outputs}. */
+    public LlamaModel.Result runCandidate(Ablation base, HeadId head, Ablation.Spec spec, Forward.Outputs outputs) {
+        return model.forward(candidate(base, head, spec).returning(outputs));
     }
 
     /** As above, handing the last-row logits to {@code reader} where they are (e.g. KL against a base on the backend). */
-    public void runCandidate(Ablation base, HeadId head, AblationMode mode, float epsilon, LlamaModel.LogitsReader reader) {
-        Ablation candidate = base.with(head, mode, epsilon);
-        if (!prefixReuse) model.forward(batch, candidate, reader);
-        else model.forwardFrom(residualsFor(base), head.layer(), candidate, reader);
+    public void runCandidate(Ablation base, HeadId head, Ablation.Spec spec, LogitsReader reader) {
+        model.forward(candidate(base, head, spec).reading(reader));
+    }
+
+    private Forward candidate(Ablation base, HeadId head, Ablation.Spec spec) {
+        Forward f = Forward.of(batch, base.with(head, spec));
+        return prefixReuse ? f.from(residualsFor(base), head.layer()) : f;
     }
 
     private LlamaModel.Residuals residualsFor(Ablation base) {

@@ -7,6 +7,8 @@ import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
+import java.util.Arrays;
+
 /**
  * Dataset-level Ships (SPEC.md, Eq. 10–11): the principal angles between the spans of the leading r left
  * singular vectors of two activation matrices M, M_A ∈ ℝ^{n×d} (rows = prompts). The left singular
@@ -35,7 +37,7 @@ public final class PrincipalAngles {
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;
         // largest eigenvalue first; ties by index so the result is deterministic
-        java.util.Arrays.sort(order, (a, b) -> {
+        Arrays.sort(order, (a, b) -> {
             int c = Double.compare(eig.getEigenvalue(b).getReal(), eig.getEigenvalue(a).getReal());
             return c != 0 ? c : Integer.compare(a, b);
         });

@@ -37,7 +37,7 @@ public final class AblationOptions {
             if (mode != null || epsilon != null) throw new SaharaException("--ablation/--epsilon given without --ablate HEADS");
             return Ablation.none();
         }
-        return Ablation.of(HeadId.parseList(heads), mode(), epsilon(defaultEpsilon)).checkIn(c, allowGroupedKv);
+        return Ablation.of(HeadId.parseList(heads), new Ablation.Spec(mode(), epsilon(defaultEpsilon))).checkIn(c, allowGroupedKv);
     }
 
     /** ε as every ablation option takes it (whatever the option is called): a finite number >= 0. */
@@ -51,6 +51,6 @@ public final class AblationOptions {
      * that ablates heads it has yet to find: one head stands for all, as the check does not depend on which.
      */
     static void checkModeIn(ModelConfig c, AblationMode mode, float epsilon, boolean allowGroupedKv) {
-        Ablation.none().with(new HeadId(0, 0), mode, epsilon).checkIn(c, allowGroupedKv);
+        Ablation.none().with(new HeadId(0, 0), new Ablation.Spec(mode, epsilon)).checkIn(c, allowGroupedKv);
     }
 }

@@ -7,7 +7,7 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
-import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.llama.Sampler;
@@ -125,23 +125,23 @@ public final class AttributeCommand implements Callable<Integer> {
             if (!noAsr) asrSettings.checkFits(w, 0);
             ObjectNode logSettings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode().put("group_size", groupSize));
             if (shard != null) {
-                Sahara.checkGroupSize(w.model().config(), groupSize);
+                GreedyGroupSearch.checkGroupSize(w.model().config(), groupSize);
                 List<HeadId> before = List.of();
                 if (shardStep > 1) {
                     Path merged = groupFrom.resolve(CandidateLog.FILE);
-                    before = Sahara.replay(w.model().config().numLayers(), w.model().config().numHeads(), shardStep - 1,
+                    before = GreedyGroupSearch.replay(w.model().config().numLayers(), w.model().config().numHeads(), shardStep - 1,
                             CandidateLog.readOnly(merged, "attribute", logSettings),
                             (s, id) -> merged + ": step " + s + " lacks " + id.label() + " (merge every shard of steps 1.." + (shardStep - 1) + " into "
                                     + groupFrom + " first)");
                 }
-                return ShardRun.run(spec, "attribute", w, new Sahara(w.model(), w.encoded(), attribution), logSettings, shard, shardStep, before, out,
+                return ShardRun.run(spec, "attribute", w, new GreedyGroupSearch(w.model(), w.encoded(), attribution), logSettings, shard, shardStep, before, out,
                         resume != null);
             }
             long tLoad = System.nanoTime();
-            Sahara.Result result;
+            GreedyGroupSearch.Result result;
             ObjectNode timingsFile;
-            Sahara.checkGroupSize(w.model().config(), groupSize);
-            Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
+            GreedyGroupSearch.checkGroupSize(w.model().config(), groupSize);
+            GreedyGroupSearch sahara = new GreedyGroupSearch(w.model(), w.encoded(), attribution);
             try (RunRecord.Logged log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
                 result = sahara.run(groupSize, log, new StderrProgress(err, "sahara"));
                 timingsFile = RunRecord.timings("attribute", w, log, resume != null);
@@ -159,7 +159,7 @@ public final class AttributeCommand implements Callable<Integer> {
             ArrayNode group = o.putArray("group");
             result.group().forEach(h -> group.add(h.label()));
             ArrayNode steps = o.putArray("steps");
-            for (Sahara.Step s : result.steps()) {
+            for (GreedyGroupSearch.Step s : result.steps()) {
                 ObjectNode so = steps.addObject();
                 so.put("step", s.index());
                 ArrayNode before = so.putArray("group_before");
@@ -172,7 +172,7 @@ public final class AttributeCommand implements Callable<Integer> {
 
             AsrEvaluation.Result before = null, after = null;
             if (!noAsr) {
-                Ablation groupAblation = Ablation.of(result.group(), AblationMode.UNDIFF_Q, asrEpsilon);
+                Ablation groupAblation = Ablation.of(result.group(), new Ablation.Spec(AblationMode.UNDIFF_Q, asrEpsilon));
                 before = asrSettings.run(w, Ablation.none(), sampler, new StderrProgress(err, "asr before"));
                 after = asrSettings.run(w, groupAblation, sampler, new StderrProgress(err, "asr after"));
                 ObjectNode ao = o.putObject("asr");
@@ -197,7 +197,7 @@ public final class AttributeCommand implements Callable<Integer> {
 
             List<String> columns = new ArrayList<>();
             List<double[][]> tables = new ArrayList<>();
-            for (Sahara.Step s : result.steps()) {
+            for (GreedyGroupSearch.Step s : result.steps()) {
                 columns.add("step" + s.index());
                 tables.add(s.scores());
                 Heatmap.write(out.resolve("heatmap_step" + s.index() + ".png"),
@@ -223,7 +223,7 @@ public final class AttributeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String markdown(Workload w, Sahara.Result r, AsrEvaluation.Result before, AsrEvaluation.Result after) {
+    private String markdown(Workload w, GreedyGroupSearch.Result r, AsrEvaluation.Result before, AsrEvaluation.Result after) {
         StringBuilder sb = new StringBuilder("# Sahara attribution\n\n");
         sb.append("| setting | value |\n|---|---|\n");
         sb.append("| model | `").append(w.modelOptions().model).append("` (").append(w.model().config().architecture()).append(", ")
@@ -234,7 +234,7 @@ public final class AttributeCommand implements Callable<Integer> {
         sb.append("| r_main | ").append(angle.rank()).append(" |\n| group size | ").append(groupSize).append(" |\n");
         sb.append("| engine | ").append(EngineVersion.version()).append(" (").append(EngineVersion.gitCommit()).append(") |\n\n");
         sb.append("## Group found\n\n");
-        for (Sahara.Step s : r.steps()) {
+        for (GreedyGroupSearch.Step s : r.steps()) {
             sb.append(String.format(Locale.ROOT, "%d. **%s** — angle %.4f° (top candidates: %s)%n", s.index(), s.picked().label(), s.pickedScore(),
                     String.join(", ", ScoreTables.top(s.scores(), 5))));
         }

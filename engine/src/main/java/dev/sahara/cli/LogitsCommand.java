@@ -3,6 +3,7 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Json;
@@ -57,8 +58,8 @@ public final class LogitsCommand implements Callable<Integer> {
             }
             if (ids.length == 0) throw new SaharaException("no tokens to run");
             dev.sahara.llama.ContextLimit.checkPrompt(m.config(), input.ids != null ? "--token-ids" : "--prompt", 0, ids.length);
-            float[] logits = m.forward(TokenBatch.pack(List.of(ids)), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON),
-                    LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+            float[] logits = m.forward(Forward.of(TokenBatch.pack(List.of(ids)), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON)))
+                    .lastLogits()[0];
             ObjectNode o = Json.MAPPER.createObjectNode();
             ArrayNode t = o.putArray("token_ids");
             for (int id : ids) t.add(id);

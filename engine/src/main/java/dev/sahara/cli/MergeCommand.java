@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
-import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
 import dev.sahara.model.Json;
 import dev.sahara.report.CandidateLog;
@@ -180,7 +180,7 @@ public final class MergeCommand implements java.util.concurrent.Callable<Integer
                     merged.add(new CandidateLog.Entry(step, id, v));
                 }
             }
-            group.add(Sahara.pick(table));
+            group.add(GreedyGroupSearch.pick(table));
         }
 
         ResultFiles.prepareDir(out);

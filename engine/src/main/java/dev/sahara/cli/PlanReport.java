@@ -3,7 +3,7 @@ package dev.sahara.cli;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
-import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.ShardPlan;
 import dev.sahara.data.Dataset;
 import dev.sahara.model.ModelConfig;
@@ -61,7 +61,7 @@ final class PlanReport {
         } else {
             if (synthetic) throw new SaharaException("--plan: " + mo.model + " has no tokenizer for the probe; give --candidate-seconds T (measured elsewhere)");
             try (Workload w = workload.load()) {
-                Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
+                GreedyGroupSearch sahara = new GreedyGroupSearch(w.model(), w.encoded(), attribution);
                 layerSeconds = sahara.timeCandidate(new HeadId(0, 0)) / c.numLayers();
                 timeFrom = "a probe: candidate L0H0 timed on " + w.model().backend().name() + " with " + mo.threadCount() + " thread(s)";
             }

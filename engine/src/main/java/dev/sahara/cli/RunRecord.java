@@ -74,7 +74,7 @@ final class RunRecord {
     }
 
     /** The log, calling the test hook after each candidate. */
-    static final class Logged implements dev.sahara.attribution.Sahara.Memo, AutoCloseable {
+    static final class Logged implements dev.sahara.attribution.GreedyGroupSearch.Memo, AutoCloseable {
         final CandidateLog log;
 
         Logged(CandidateLog log) { this.log = log; }

@@ -3,7 +3,7 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.ablate.HeadId;
-import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
@@ -48,7 +48,7 @@ final class ShardRun {
     }
 
     /** Scores the shard's candidates of {@code step}, then writes shard.json and timings.json; prints one summary line. */
-    static int run(CommandSpec spec, String command, Workload w, Sahara sahara, ObjectNode runSettings, Shard shard, int step,
+    static int run(CommandSpec spec, String command, Workload w, GreedyGroupSearch sahara, ObjectNode runSettings, Shard shard, int step,
                    List<HeadId> groupBefore, Path out, boolean resume) {
         long t0 = System.nanoTime();
         ModelConfig c = w.model().config();

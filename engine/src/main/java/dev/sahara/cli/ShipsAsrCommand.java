@@ -116,7 +116,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             for (int ki = 0; ki < kList.size(); ki++) {
                 int k = kList.get(ki);
                 List<Ablation> per = new ArrayList<>();
-                for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, k), em, evalEpsilon).checkIn(c, allowGroupedKv));
+                for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, k), new Ablation.Spec(em, evalEpsilon)).checkIn(c, allowGroupedKv));
                 for (int si = 0; si < samplers.size(); si++) {
                     Sampler s = samplers.get(si);
                     PerPromptAsr.Result r = asrSettings.runPerPrompt(w, per, prefix, s, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));

@@ -2,7 +2,7 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
-import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
 import dev.sahara.model.Json;
 import dev.sahara.report.Heatmap;
@@ -58,12 +58,12 @@ public final class SweepCommand implements Callable<Integer> {
             candidate.checkAllowed(w.model().config());
             ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
             if (shard != null) {
-                return ShardRun.run(spec, "sweep", w, new Sahara(w.model(), w.encoded(), attribution), settings, shard, 1, List.of(), out, resume != null);
+                return ShardRun.run(spec, "sweep", w, new GreedyGroupSearch(w.model(), w.encoded(), attribution), settings, shard, 1, List.of(), out, resume != null);
             }
             long t0 = System.nanoTime();
             double[][] scores;
             ObjectNode timings;
-            Sahara sahara = new Sahara(w.model(), w.encoded(), attribution);
+            GreedyGroupSearch sahara = new GreedyGroupSearch(w.model(), w.encoded(), attribution);
             try (RunRecord.Logged log = RunRecord.open(out, "sweep", settings, resume != null)) {
                 scores = sahara.scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
                 timings = RunRecord.timings("sweep", w, log, resume != null);

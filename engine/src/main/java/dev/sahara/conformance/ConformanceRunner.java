@@ -9,12 +9,13 @@ import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.ablate.WeightSurgery;
 import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Progress;
 import dev.sahara.attribution.QueryShips;
-import dev.sahara.attribution.Sahara;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.eval.RefusalJudge;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.Generator;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.Sampler;
@@ -32,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -147,7 +149,7 @@ public class ConformanceRunner implements AutoCloseable {
         for (JsonNode h : heads) {
             AblationMode mode = AblationMode.parse(h.get("mode").asText());
             float eps = h.path("epsilon").isNull() || h.path("epsilon").isMissingNode() ? 0f : (float) h.get("epsilon").asDouble();
-            a = a.with(HeadId.parse(h.get("head").asText()), mode, eps);
+            a = a.with(HeadId.parse(h.get("head").asText()), new Ablation.Spec(mode, eps));
         }
         return a.checkIn(m.config(), allowGroupedKv);
     }
@@ -160,7 +162,8 @@ public class ConformanceRunner implements AutoCloseable {
     void logits(JsonNode j, ObjectNode out) {
         LlamaModel m = model(j);
         Ablation a = ablation(j.path("ablation"), m, j.path("allow_grouped_kv").asBoolean(false));
-        LlamaModel.Result r = m.forward(TokenBatch.pack(List.of(ids(j.get("input").get("token_ids")))), a, new LlamaModel.Outputs(true, false, true));
+        LlamaModel.Result r = m.forward(Forward.of(TokenBatch.pack(List.of(ids(j.get("input").get("token_ids")))), a)
+                .returning(new Forward.Outputs(true, false, true)));
         floats(out.putArray("last_logits"), r.lastLogits()[0]);
         floats(out.putArray("final_norm_last"), r.finalNormLast()[0]);
     }
@@ -179,7 +182,7 @@ public class ConformanceRunner implements AutoCloseable {
 
     /** Dataset-level Ships of every head alone: scores[layer][head], degrees. */
     protected double[][] angles(LlamaModel m, List<int[]> prompts, AttributionSettings s) {
-        return new Sahara(m, prompts, s).scoreAll(List.of(), Progress.NONE);
+        return new GreedyGroupSearch(m, prompts, s).scoreAll(List.of(), Progress.NONE);
     }
 
     void angles(JsonNode j, ObjectNode out) {
@@ -189,11 +192,11 @@ public class ConformanceRunner implements AutoCloseable {
 
     void sahara(JsonNode j, ObjectNode out) {
         LlamaModel m = model(j);
-        Sahara.Result r = new Sahara(m, prompts(j), settings(j.get("settings"))).run(j.get("settings").get("group_size").asInt(), Progress.NONE);
+        GreedyGroupSearch.Result r = new GreedyGroupSearch(m, prompts(j), settings(j.get("settings"))).run(j.get("settings").get("group_size").asInt(), Progress.NONE);
         ArrayNode g = out.putArray("group");
         for (HeadId h : r.group()) g.add(h.label());
         ArrayNode steps = out.putArray("step_scores");
-        for (Sahara.Step s : r.steps()) matrix(steps.addArray(), s.scores());
+        for (GreedyGroupSearch.Step s : r.steps()) matrix(steps.addArray(), s.scores());
     }
 
     void generate(JsonNode j, ObjectNode out) {
@@ -206,7 +209,7 @@ public class ConformanceRunner implements AutoCloseable {
         ArrayNode g = out.putArray("generated_ids");
         for (int id : gen) g.add(id);
         if (j.path("fields").has("text")) {
-            int[] all = java.util.Arrays.copyOf(prompt, prompt.length + gen.length);
+            int[] all = Arrays.copyOf(prompt, prompt.length + gen.length);
             System.arraycopy(gen, 0, all, prompt.length, gen.length);
             try (Tokenizer tok = Tokenizer.load(repo.resolve(j.get("model").asText()))) {
                 out.put("text", tok.decode(all, true));
@@ -266,7 +269,7 @@ public class ConformanceRunner implements AutoCloseable {
         try (Checkpoint ck = Checkpoint.open(repo.resolve(j.get("model").asText())); Arena arena = Arena.ofConfined()) {
             Ablation a = Ablation.none();
             for (JsonNode h : j.path("ablation")) {
-                a = a.with(HeadId.parse(h.get("head").asText()), AblationMode.parse(h.get("mode").asText()), (float) h.get("epsilon").asDouble());
+                a = a.with(HeadId.parse(h.get("head").asText()), new Ablation.Spec(AblationMode.parse(h.get("mode").asText()), (float) h.get("epsilon").asDouble()));
             }
             a.checkIn(ck.config(), j.path("allow_grouped_kv").asBoolean(false));
             ArrayNode slices = out.putArray("slices");

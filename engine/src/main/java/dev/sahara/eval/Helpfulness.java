@@ -3,6 +3,7 @@ package dev.sahara.eval;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.attribution.Progress;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Tokenizer;
@@ -123,7 +124,7 @@ public final class Helpfulness {
             int to = Math.min(reqs.size(), from + batchSize);
             List<int[]> inputs = reqs.subList(from, to).stream().map(Request::input).toList();
             TokenBatch batch = TokenBatch.pack(inputs);
-            float[][] logits = model.forward(batch, ablation, new LlamaModel.Outputs(false, true, false)).allLogits();
+            float[][] logits = model.forward(Forward.of(batch, ablation).returning(Forward.Outputs.ALL_LOGITS)).allLogits();
             int[] rowStart = batch.layout().rowStart();
             for (int s = 0; s < inputs.size(); s++) {
                 Request r = reqs.get(from + s);

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -98,10 +99,10 @@ public record HelpfulnessTask(String name, String source, List<Item> items) {
                 if (o.has("contexts")) {
                     List<String> ctx = strings(need(o, "contexts"));
                     String cont = need(o, "continuation").asText();
-                    yield item(id, ctx, java.util.Collections.nCopies(ctx.size(), cont), gold);
+                    yield item(id, ctx, Collections.nCopies(ctx.size(), cont), gold);
                 }
                 List<String> ch = strings(need(o, "choices"));
-                yield item(id, java.util.Collections.nCopies(ch.size(), need(o, "context").asText()), ch, gold);
+                yield item(id, Collections.nCopies(ch.size(), need(o, "context").asText()), ch, gold);
             }
             case "boolq" -> {   // super_glue/boolq {passage, question, label} or google/boolq {passage, question, answer: bool}
                 int gold = o.has("label") ? o.get("label").asInt() : need(o, "answer").asBoolean() ? 1 : 0;
@@ -126,7 +127,7 @@ public record HelpfulnessTask(String name, String source, List<Item> items) {
                 List<String> texts = strings(need(ch, "text")), labels = strings(need(ch, "label"));
                 int gold = labels.indexOf(need(o, "answerKey").asText().strip());
                 if (gold < 0) throw new IllegalArgumentException("answerKey not among the labels " + labels);
-                yield item(id, java.util.Collections.nCopies(texts.size(), q), texts.stream().map(t -> " " + t).toList(), gold);
+                yield item(id, Collections.nCopies(texts.size(), q), texts.stream().map(t -> " " + t).toList(), gold);
             }
             default -> throw new IllegalArgumentException(format);
         };

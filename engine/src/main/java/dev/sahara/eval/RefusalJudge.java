@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -151,7 +152,7 @@ public final class RefusalJudge {
     }
 
     static boolean repeats(String text, int n, int k) {
-        List<String> words = java.util.Arrays.stream(text.split("(?U)\\s+")).filter(w -> !w.isEmpty()).toList();
+        List<String> words = Arrays.stream(text.split("(?U)\\s+")).filter(w -> !w.isEmpty()).toList();
         Map<List<String>, Integer> counts = new HashMap<>();
         for (int i = 0; i + n <= words.size(); i++) {
             if (counts.merge(words.subList(i, i + n), 1, Integer::sum) >= k) return true;

@@ -6,7 +6,9 @@ import dev.sahara.backend.AttentionLayout;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 
 /**
  * Generation with a KV cache for many prompts at once: one packed prefill, then one row per unfinished
@@ -22,7 +24,7 @@ public final class Generator {
 
     private final LlamaModel model;
     /** Indices (in the whole set) of the sequences stopped because they filled the model's context. */
-    private final java.util.Set<Integer> filledContext = new java.util.TreeSet<>();
+    private final Set<Integer> filledContext = new TreeSet<>();
 
     public Generator(LlamaModel model) { this.model = model; }
 
@@ -63,8 +65,9 @@ public final class Generator {
         int k = sampler.candidates(model.config().vocabSize());
         int[] topIds = new int[n * k];
         float[] topLogits = new float[n * k];
-        LlamaModel.LogitsReader top = LlamaModel.LogitsReader.topK(k, topIds, topLogits);
-        model.step(new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart)), cache, ablation, top);
+        LogitsReader top = LogitsReader.topK(k, topIds, topLogits);
+        TokenBatch cachedPrefill = new TokenBatch(prefill.tokens(), new AttentionLayout(pl.rowStart(), pl.newTokens(), pl.pastLen(), cacheStart));
+        model.forward(Forward.of(cachedPrefill, ablation).into(cache).reading(top));
 
         SplittableRandom[] random = new SplittableRandom[n];
         for (int s = 0; s < n; s++) random[s] = sampler.randomFor(firstIndex + s);
@@ -85,7 +88,7 @@ public final class Generator {
                 past[i] = length[s] + out.get(s).size() - 1;
                 cs[i] = cacheStart[s];
             }
-            model.step(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), cache, ablation, top);
+            model.forward(Forward.of(new TokenBatch(tokens, new AttentionLayout(rowStart, newTokens, past, cs)), ablation).into(cache).reading(top));
             List<Integer> still = new ArrayList<>();
             for (int i = 0; i < m; i++) {
                 int s = active.get(i);

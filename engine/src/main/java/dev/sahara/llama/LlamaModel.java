@@ -5,14 +5,18 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.AttentionLayout;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.Tensor;
-import dev.sahara.backend.TopK;
 import dev.sahara.backend.Weight;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.ModelConfig;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * The Llama forward pass (Llama, Mistral, Qwen2 checkpoints), written once against {@link Backend}. Read
- * {@link #run} top to bottom: it is the model's math in the order the model computes it. Ablation is an
+ * {@link #run} top to bottom: it is the model's math in the order the model computes it, each tensor shown to a
+ * {@link Hook} under its {@link HookPoint} name. What to run is a {@link Forward}. Ablation is an
  * argument, applied to q and k after RoPE and to each head's output before o_proj; the weights are never
  * touched.
  */
@@ -24,12 +28,6 @@ public final class LlamaModel implements AutoCloseable {
     private final Weights w;
     private final double[] invFreq;
 
-    /** Which outputs a forward returns (everything else is never downloaded). */
-    public record Outputs(boolean lastLogits, boolean allLogits, boolean finalNormLast) {
-        public static final Outputs LAST_LOGITS = new Outputs(true, false, false);
-        public static final Outputs FINAL_NORM_LAST = new Outputs(false, false, true);
-    }
-
     /**
      * @param lastLogits    (sequences, vocab) logits at each sequence's last row, or null
      * @param allLogits     (rows, vocab) logits at every row, or null
@@ -40,16 +38,23 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * The residual stream entering every layer ({@code layer.{l}.resid_in}, (T, dim) each) for one batch under
      * one base ablation. A forward whose ablation differs from the base only at layers ≥ l can start at layer l
-     * from here: the layers below compute exactly the same thing.
+     * from here: the layers below compute exactly the same thing. {@code qkv}, when kept (else null): each layer's
+     * {@code layer.{l}.attn.q/k/v}, with which a candidate of that very layer skips its norm and projections too.
      */
-    public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn, Tensor[][] qkv) {}
-
-    /**
-     * What a prefix-reusing forward starts from at layer {@code layer}: the residual stream, and, when kept, that
-     * layer's q, k (after RoPE, before any ablation) and v, which a candidate ablating a head of that very layer
-     * does not change — so its own layer skips the norm and the three projections too.
-     */
-    private record Start(int layer, Tensor residIn, Tensor[] qkv) {}
+    public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn, Tensor[][] qkv) {
+        /** The hook that fills these: {@code layer.{l}.resid_in}, and {@code layer.{l}.attn.q/k/v} when kept. */
+        private Hook capture(Backend b) {
+            return (point, l, t) -> {
+                switch (point) {
+                    case RESID_IN -> b.copy(residIn[l], t);
+                    case ATTN_Q -> { if (qkv != null) b.copy(qkv[l][0], t); }
+                    case ATTN_K -> { if (qkv != null) b.copy(qkv[l][1], t); }
+                    case ATTN_V -> { if (qkv != null) b.copy(qkv[l][2], t); }
+                    default -> { }
+                }
+            };
+        }
+    }
 
     /**
      * A forward's activation buffers for one row count, kept for the next forward with as many rows (Sahara runs the
@@ -91,9 +96,9 @@ public final class LlamaModel implements AutoCloseable {
      * Idle buffers by row count, least recently used first. Two: a forward uses one set, or two (its batch and the
      * batch's last rows), and what is kept idle must stay bounded (for a 7B model one set of 2,048 rows is ~0.5 GB).
      */
-    private final java.util.LinkedHashMap<Integer, Buffers> idle = new java.util.LinkedHashMap<>(4, 0.75f, true) {
+    private final LinkedHashMap<Integer, Buffers> idle = new LinkedHashMap<>(4, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(java.util.Map.Entry<Integer, Buffers> eldest) { return size() > 2; }
+        protected boolean removeEldestEntry(Map.Entry<Integer, Buffers> eldest) { return size() > 2; }
     };
 
     private synchronized Buffers takeBuffers(int rows) {
@@ -121,116 +126,53 @@ public final class LlamaModel implements AutoCloseable {
 
     public Checkpoint checkpoint() { return checkpoint; }
 
-    /** A full prefill of packed prompts. */
-    public Result forward(TokenBatch batch, Ablation ablation, Outputs outputs) {
-        return run(batch, null, ablation, null, null, outputs, null);
+    /** Runs {@code f}: the forward, once; again op by op only when an output is not finite, to say where it first was. */
+    public Result forward(Forward f) {
+        if (f.from() != null) checkStart(f);
+        Result r = run(f, Hook.NONE);
+        if (r != NOT_FINITE && NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits())
+                && NumericGuard.allFinite(r.finalNormLast())) return r;
+        // Rare path: run again from layer 0 checking every hook point's tensor, to name where the first NaN/Inf
+        // appears. (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
+        NumericGuard guard = new NumericGuard(b, f.batch(), f.ablation());
+        run(f.from(null, 0), guard);
+        throw guard.notFound();
     }
 
-    /** A full prefill under {@code base} that also keeps every layer's input for {@link #forwardFrom}. */
-    public Residuals captureResiduals(TokenBatch batch, Ablation base) { return captureResiduals(batch, base, false); }
-
     /**
-     * As above; with {@code keepQkv} also every layer's q, k, v before ablation ({@code layer.{l}.attn.q/k/v},
-     * (T, n_heads·head_dim) and (T, n_kv_heads·head_dim)), about 3× the memory of the residuals under MHA.
+     * A full prefill of {@code batch} under {@code base} that keeps every layer's input for {@link Forward#from}; with
+     * {@code keepQkv} also every layer's q, k, v before ablation, about 3× the memory of the residuals under MHA.
      */
     public Residuals captureResiduals(TokenBatch batch, Ablation base, boolean keepQkv) {
         int t = batch.tokens().length;
         Tensor[] residIn = new Tensor[c.numLayers()];
         Tensor[][] qkv = keepQkv ? new Tensor[c.numLayers()][] : null;
         for (int l = 0; l < residIn.length; l++) {
-            residIn[l] = b.allocate(t, c.hiddenSize());
+            residIn[l] = b.allocate(t, c.hiddenSize());                       // (T, dim)
+            // (T, n_heads · head_dim), (T, n_kv_heads · head_dim) twice
             if (keepQkv) qkv[l] = new Tensor[] {b.allocate(t, c.qDim()), b.allocate(t, c.kvDim()), b.allocate(t, c.kvDim())};
         }
         Residuals r = new Residuals(batch, base, residIn, qkv);
-        run(batch, null, base, null, r, new Outputs(false, false, false), null);
+        run(Forward.of(batch, base).returning(Forward.Outputs.NONE), r.capture(b));
         return r;
     }
 
-    /**
-     * The same result as {@code forward(r.batch(), ablation, outputs)}, starting at {@code fromLayer} from cached
-     * residuals. {@code ablation} must equal the residuals' base ablation on every layer below fromLayer.
-     */
-    public Result forwardFrom(Residuals r, int fromLayer, Ablation ablation, Outputs outputs) {
-        return run(r.batch(), null, ablation, start(r, fromLayer, ablation), null, outputs, null);
-    }
-
-    private Start start(Residuals r, int fromLayer, Ablation ablation) {
+    private void checkStart(Forward f) {
+        int fromLayer = f.fromLayer();
         if (fromLayer < 0 || fromLayer >= c.numLayers()) throw new IllegalArgumentException("fromLayer " + fromLayer);
-        if (!ablation.below(fromLayer).equals(r.base().below(fromLayer))) {
-            throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
+        Ablation base = f.from().base();
+        if (!f.ablation().below(fromLayer).equals(base.below(fromLayer))) {
+            throw new IllegalArgumentException("ablation " + f.ablation() + " differs from the cached base " + base + " below layer " + fromLayer);
         }
-        return new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]);
-    }
-
-    /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
-    public Result step(TokenBatch batch, KvCache cache, Ablation ablation, Outputs outputs) {
-        return run(batch, cache, ablation, null, null, outputs, null);
-    }
-
-    /**
-     * Reads each sequence's last-row logits, a (sequences, vocab) tensor, where they are — on the backend — instead of
-     * downloading them into a {@link Result}; returns false when it met a value that is not finite (the forward is
-     * then re-run op by op to name where it first appeared).
-     */
-    @FunctionalInterface
-    public interface LogitsReader {
-        boolean read(Backend backend, Tensor lastLogits);
-
-        /**
-         * Each sequence's k largest logits into ids[s·k + j] (token ids) and values[s·k + j], largest first, equal
-         * logits by lower id ({@link TopK}): what greedy decoding (k = 1) and top-k sampling need.
-         */
-        static LogitsReader topK(int k, int[] ids, float[] values) { return (b, logits) -> b.topK(logits, k, ids, values); }
-
-        /** out[s] = KL(softmax(base[s]) ‖ softmax(logits[s])), base a (sequences, vocab) tensor on the same backend. */
-        static LogitsReader klFrom(Tensor base, boolean official, double[] out) {
-            return (b, logits) -> {
-                b.klDivergence(base, logits, official, out);
-                for (double d : out) if (!Double.isFinite(d)) return false;
-                return true;
-            };
-        }
-    }
-
-    /** {@link #forward} handing the last-row logits to {@code reader} instead of downloading them. */
-    public void forward(TokenBatch batch, Ablation ablation, LogitsReader reader) {
-        run(batch, null, ablation, null, null, Outputs.LAST_LOGITS, reader);
-    }
-
-    /** {@link #forwardFrom} handing the last-row logits to {@code reader} instead of downloading them. */
-    public void forwardFrom(Residuals r, int fromLayer, Ablation ablation, LogitsReader reader) {
-        run(r.batch(), null, ablation, start(r, fromLayer, ablation), null, Outputs.LAST_LOGITS, reader);
-    }
-
-    /**
-     * {@link #step} handing the last-row logits to {@code reader}: with {@link LogitsReader#topK} nothing
-     * vocabulary-sized is downloaded or allocated per token.
-     */
-    public void step(TokenBatch batch, KvCache cache, Ablation ablation, LogitsReader reader) {
-        run(batch, cache, ablation, null, null, Outputs.LAST_LOGITS, reader);
     }
 
     /** What the inner run returns when a reader met a value that is not finite. */
     private static final Result NOT_FINITE = new Result(null, null, null);
 
-    /** {@code cache}: a real KV cache, or null for a prefill that is not continued. */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, LogitsReader reader) {
-        Result r = run(batch, cache, ablation, start, capture, outputs, reader, null);
-        if (r != NOT_FINITE && NumericGuard.allFinite(r.lastLogits()) && NumericGuard.allFinite(r.allLogits())
-                && NumericGuard.allFinite(r.finalNormLast())) return r;
-        // Rare path: run again from layer 0 checking every op's output, to name where the first NaN/Inf appears.
-        // (The same cache rows are rewritten with the same values, so a real KV cache stays valid.)
-        NumericGuard guard = new NumericGuard(b, batch, ablation);
-        run(batch, cache, ablation, null, null, outputs, reader, guard);
-        throw guard.notFound();
-    }
-
-    /**
-     * The forward. {@code start}: begin at that layer from a cached residual (null: embed the tokens);
-     * {@code capture}: keep each layer's input (and q/k/v when it has room for them) into it.
-     */
-    private Result run(TokenBatch batch, KvCache cache, Ablation ablation, Start start, Residuals capture, Outputs outputs, LogitsReader reader,
-                       NumericGuard g) {
+    /** The forward, showing {@code hook} every tensor it computes. */
+    private Result run(Forward f, Hook hook) {
+        TokenBatch batch = f.batch();
+        Forward.Outputs outputs = f.outputs();
         AttentionLayout layout = batch.layout();
         checkLength(layout);
         int T = batch.tokens().length, hd = c.headDim(), lastLayer = c.numLayers() - 1;
@@ -240,42 +182,41 @@ public final class LlamaModel implements AutoCloseable {
         boolean lastRowsOnly = !outputs.allLogits() && lastRows.length < T;
         Buffers all = takeBuffers(T), last = lastRowsOnly ? takeBuffers(lastRows.length) : all;
         try {
-            KvCache kv = cache != null ? cache : all.scratch();
-            int fromLayer = start == null ? 0 : start.layer();
+            KvCache kv = f.cache() != null ? f.cache() : all.scratch();
+            Residuals from = f.from();
+            int fromLayer = from == null ? 0 : f.fromLayer();
             Tensor x = all.x, xn = all.xn, q = all.q, k = all.k, v = all.v, att = all.att, o = all.o, gate = all.gate, up = all.up;
-            if (start == null) {
+            if (from == null) {
                 b.embed(x, w.embed(), batch.tokens());
-                if (g != null) g.check(-1, "embed_tokens", x);
+                hook.at(HookPoint.EMBED, -1, x);
             } else {
-                b.copy(x, start.residIn());
+                b.copy(x, from.residIn()[fromLayer]);
             }
 
             for (int l = fromLayer; l < c.numLayers(); l++) {
                 Weights.Layer lw = w.layers()[l];
-                Ablation.LayerEdits edits = ablation.forLayer(l, c);
-                if (capture != null) b.copy(capture.residIn()[l], x);
+                Ablation.LayerEdits edits = f.ablation().forLayer(l, c);
+                hook.at(HookPoint.RESID_IN, l, x);
 
                 // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
-                if (l == fromLayer && start != null && start.qkv() != null) {
-                    b.copy(q, start.qkv()[0]);              // the cached layer input gives these exactly
-                    b.copy(k, start.qkv()[1]);
-                    b.copy(v, start.qkv()[2]);
+                if (l == fromLayer && from != null && from.qkv() != null) {
+                    // The cached q, k (after RoPE, before any ablation) and v of the start layer: a candidate ablating
+                    // a head of that very layer does not change them, so it skips the norm and the projections too.
+                    b.copy(q, from.qkv()[l][0]);
+                    b.copy(k, from.qkv()[l][1]);
+                    b.copy(v, from.qkv()[l][2]);
                 } else {
                     b.rmsNorm(xn, x, lw.attnNorm(), c.rmsNormEps());
-                    if (g != null) g.check(l, "input_layernorm", xn);
+                    hook.at(HookPoint.ATTN_NORM, l, xn);
                     b.matmuls(new Tensor[] {q, k, v}, xn, new Weight[] {lw.wq(), lw.wk(), lw.wv()}, new Weight[] {lw.bq(), lw.bk(), lw.bv()});
-                    if (g != null) g.check(l, "q_proj", q).check(l, "k_proj", k).check(l, "v_proj", v);
                     b.rope(q, c.numHeads(), hd, positions, invFreq);
                     b.rope(k, c.numKvHeads(), hd, positions, invFreq);
                 }
-                if (capture != null && capture.qkv() != null) {
-                    b.copy(capture.qkv()[l][0], q);
-                    b.copy(capture.qkv()[l][1], k);
-                    b.copy(capture.qkv()[l][2], v);
-                }
+                hook.at(HookPoint.ATTN_Q, l, q);
+                hook.at(HookPoint.ATTN_K, l, k);
+                hook.at(HookPoint.ATTN_V, l, v);
                 b.editHeads(q, hd, edits.q());
                 b.editHeads(k, hd, edits.k());
-                if (g != null) g.check(l, "rope + ablation (q)", q).check(l, "rope + ablation (k)", k);
                 b.scatterRows(kv.k(l), cacheRows, k);
                 b.scatterRows(kv.v(l), cacheRows, v);
                 if (l == lastLayer && lastRowsOnly) {
@@ -287,26 +228,27 @@ public final class LlamaModel implements AutoCloseable {
                     layout = layout.lastRowsOnly();
                 }
                 b.attention(att, q, kv.k(l), kv.v(l), layout, c.numHeads(), c.numKvHeads(), hd);
-                if (g != null) g.check(l, "attention (softmax·V)", att);
+                hook.at(HookPoint.ATTN_Z, l, att);
                 b.editHeads(att, hd, edits.out());
                 b.matmul(o, att, lw.wo(), lw.bo());
-                if (g != null) g.check(l, "o_proj", o);
+                hook.at(HookPoint.ATTN_OUT, l, o);
                 b.add(x, o);
-                if (g != null) g.check(l, "residual after attention", x);
+                hook.at(HookPoint.RESID_MID, l, x);
 
                 // feed-forward: x += down(silu(gate(xn)) · up(xn))
                 b.rmsNorm(xn, x, lw.ffnNorm(), c.rmsNormEps());
-                if (g != null) g.check(l, "post_attention_layernorm", xn);
+                hook.at(HookPoint.MLP_NORM, l, xn);
                 b.matmuls(new Tensor[] {gate, up}, xn, new Weight[] {lw.wGate(), lw.wUp()}, new Weight[2]);
-                if (g != null) g.check(l, "gate_proj", gate).check(l, "up_proj", up);
+                hook.at(HookPoint.MLP_GATE, l, gate);
+                hook.at(HookPoint.MLP_UP, l, up);
                 b.swiglu(gate, up);
-                if (g != null) g.check(l, "silu(gate)·up", gate);
+                hook.at(HookPoint.MLP_ACT, l, gate);
                 b.matmul(o, gate, lw.wDown(), null);
-                if (g != null) g.check(l, "down_proj", o);
+                hook.at(HookPoint.MLP_OUT, l, o);
                 b.add(x, o);
-                if (g != null) g.check(l, "residual after the MLP", x);
+                hook.at(HookPoint.RESID_OUT, l, x);
             }
-            if (!outputs.lastLogits() && !outputs.allLogits() && !outputs.finalNormLast()) return new Result(null, null, null);
+            if (!outputs.any()) return new Result(null, null, null);
 
             // The final norm and the LM head read the last rows (x holds only those when lastRowsOnly; when every
             // row is a last row, as in decoding, they are all of x) or, for allLogits, every row.
@@ -314,7 +256,7 @@ public final class LlamaModel implements AutoCloseable {
             Tensor h = last.xn;                                 // (rows, dim) final-norm states
             b.gatherRows(h, x, headRows);
             b.rmsNorm(h, h, w.norm(), c.rmsNormEps());
-            if (g != null) g.check(c.numLayers(), "final norm", h);
+            hook.at(HookPoint.FINAL_NORM, c.numLayers(), h);
             float[][] finalNorm = null, lastLogits = null, allLogits = null;
             int dim = c.hiddenSize();
             if (outputs.finalNormLast()) {
@@ -322,15 +264,15 @@ public final class LlamaModel implements AutoCloseable {
                 finalNorm = new float[lastRows.length][];
                 for (int s = 0; s < lastRows.length; s++) {
                     int row = outputs.allLogits() ? lastRows[s] : s;
-                    finalNorm[s] = java.util.Arrays.copyOfRange(flat, row * dim, (row + 1) * dim);
+                    finalNorm[s] = Arrays.copyOfRange(flat, row * dim, (row + 1) * dim);
                 }
             }
             if (outputs.lastLogits() || outputs.allLogits()) {
                 // (rows, vocab); logits at every row can be huge, so those are not kept for the next forward
                 Tensor logits = outputs.allLogits() ? b.allocate(T, c.vocabSize()) : last.logits();
                 b.matmul(logits, h, w.lmHead(), null);
-                if (g != null) g.check(c.numLayers(), "lm_head", logits);
-                if (reader != null) return reader.read(b, logits) ? new Result(null, null, finalNorm) : NOT_FINITE;
+                hook.at(HookPoint.LOGITS, c.numLayers(), logits);
+                if (f.reader() != null) return f.reader().read(b, logits) ? new Result(null, null, finalNorm) : NOT_FINITE;
                 float[][] rows = split(b.download(logits), c.vocabSize());
                 if (outputs.allLogits()) allLogits = rows;
                 if (outputs.lastLogits()) {
@@ -362,7 +304,7 @@ public final class LlamaModel implements AutoCloseable {
     private static float[][] split(float[] flat, int cols) {
         if (flat.length == cols) return new float[][] {flat};   // decoding: one row, no second copy
         float[][] out = new float[flat.length / cols][];
-        for (int r = 0; r < out.length; r++) out[r] = java.util.Arrays.copyOfRange(flat, r * cols, (r + 1) * cols);
+        for (int r = 0; r < out.length; r++) out[r] = Arrays.copyOfRange(flat, r * cols, (r + 1) * cols);
         return out;
     }
 

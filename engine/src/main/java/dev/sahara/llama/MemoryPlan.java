@@ -1,6 +1,7 @@
 package dev.sahara.llama;
 
 import dev.sahara.SaharaException;
+import dev.sahara.model.Checkpoint;
 import dev.sahara.model.ModelConfig;
 
 import java.util.List;
@@ -47,7 +48,7 @@ public record MemoryPlan(long tokens, long activationBytes, long kvCacheBytes, l
     }
 
     /** Bytes of tensor data the checkpoint maps. */
-    public static long mappedBytes(dev.sahara.model.Checkpoint ck) {
+    public static long mappedBytes(Checkpoint ck) {
         return ck.tensors().values().stream().mapToLong(t -> t.data().byteSize()).sum();
     }
 

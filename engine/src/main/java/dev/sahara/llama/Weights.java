@@ -1,13 +1,33 @@
 package dev.sahara.llama;
 
+import dev.sahara.SaharaException;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.Weight;
 import dev.sahara.model.Checkpoint;
+import dev.sahara.model.LlamaTensor;
 import dev.sahara.model.ModelConfig;
+import dev.sahara.model.TensorData;
+
+import static dev.sahara.model.LlamaTensor.DOWN_PROJ;
+import static dev.sahara.model.LlamaTensor.EMBED_TOKENS;
+import static dev.sahara.model.LlamaTensor.GATE_PROJ;
+import static dev.sahara.model.LlamaTensor.INPUT_NORM;
+import static dev.sahara.model.LlamaTensor.K_BIAS;
+import static dev.sahara.model.LlamaTensor.K_PROJ;
+import static dev.sahara.model.LlamaTensor.LM_HEAD;
+import static dev.sahara.model.LlamaTensor.NORM;
+import static dev.sahara.model.LlamaTensor.O_BIAS;
+import static dev.sahara.model.LlamaTensor.O_PROJ;
+import static dev.sahara.model.LlamaTensor.POST_ATTENTION_NORM;
+import static dev.sahara.model.LlamaTensor.Q_BIAS;
+import static dev.sahara.model.LlamaTensor.Q_PROJ;
+import static dev.sahara.model.LlamaTensor.UP_PROJ;
+import static dev.sahara.model.LlamaTensor.V_BIAS;
+import static dev.sahara.model.LlamaTensor.V_PROJ;
 
 /**
- * The model's weights as the backend holds them, by Hugging Face tensor name. Shapes are checked against
- * config.json on load: a missing tensor or a wrong shape is an error naming the file.
+ * The model's weights as the backend holds them, by Hugging Face tensor name ({@link LlamaTensor}). Shapes are checked
+ * against config.json on load: a missing tensor or a wrong shape is an error naming the file.
  *
  * @param embed   (vocab, dim)              model.embed_tokens.weight
  * @param norm    (dim)                     model.norm.weight
@@ -40,39 +60,39 @@ public record Weights(Weight embed, Layer[] layers, Weight norm, Weight lmHead) 
         ModelConfig c = ck.config();
         Checkpoint at = attentionFrom == null ? ck : attentionFrom;
         if (attentionFrom != null) checkSameShapes(c, attentionFrom);
-        long dim = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), hidden = c.intermediateSize(), vocab = c.vocabSize();
         // The last layer must exist before anything is sized by num_hidden_layers (a hostile config may say 2^31 - 1).
-        ck.tensor("model.layers." + (c.numLayers() - 1) + ".input_layernorm.weight", dim);
+        tensor(ck, c, INPUT_NORM, c.numLayers() - 1);
         Layer[] layers = new Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
-            String p = "model.layers." + l + ".";
-            boolean bias = c.attentionBias();
             layers[l] = new Layer(
-                    b.weight(ck.tensor(p + "input_layernorm.weight", dim)),
-                    b.weight(at.tensor(p + "self_attn.q_proj.weight", q, dim)),
-                    bias ? b.weight(at.tensor(p + "self_attn.q_proj.bias", q)) : null,
-                    b.weight(at.tensor(p + "self_attn.k_proj.weight", kv, dim)),
-                    bias ? b.weight(at.tensor(p + "self_attn.k_proj.bias", kv)) : null,
-                    b.weight(at.tensor(p + "self_attn.v_proj.weight", kv, dim)),
-                    bias ? b.weight(at.tensor(p + "self_attn.v_proj.bias", kv)) : null,
-                    b.weight(at.tensor(p + "self_attn.o_proj.weight", dim, q)),
-                    c.outputBias() ? b.weight(at.tensor(p + "self_attn.o_proj.bias", dim)) : null,
-                    b.weight(ck.tensor(p + "post_attention_layernorm.weight", dim)),
-                    b.weight(ck.tensor(p + "mlp.gate_proj.weight", hidden, dim)),
-                    b.weight(ck.tensor(p + "mlp.up_proj.weight", hidden, dim)),
-                    b.weight(ck.tensor(p + "mlp.down_proj.weight", dim, hidden)));
+                    weight(b, ck, c, INPUT_NORM, l),
+                    weight(b, at, c, Q_PROJ, l), weight(b, at, c, Q_BIAS, l),
+                    weight(b, at, c, K_PROJ, l), weight(b, at, c, K_BIAS, l),
+                    weight(b, at, c, V_PROJ, l), weight(b, at, c, V_BIAS, l),
+                    weight(b, at, c, O_PROJ, l), weight(b, at, c, O_BIAS, l),
+                    weight(b, ck, c, POST_ATTENTION_NORM, l),
+                    weight(b, ck, c, GATE_PROJ, l),
+                    weight(b, ck, c, UP_PROJ, l),
+                    weight(b, ck, c, DOWN_PROJ, l));
         }
-        Weight embed = b.weight(ck.tensor("model.embed_tokens.weight", vocab, dim));
-        Weight head = c.tieWordEmbeddings() ? embed : b.weight(ck.tensor("lm_head.weight", vocab, dim));
-        return new Weights(embed, layers, b.weight(ck.tensor("model.norm.weight", dim)), head);
+        Weight embed = weight(b, ck, c, EMBED_TOKENS, 0);
+        Weight head = c.tieWordEmbeddings() ? embed : weight(b, ck, c, LM_HEAD, 0);
+        return new Weights(embed, layers, weight(b, ck, c, NORM, 0), head);
     }
+
+    /** Tensor {@code t} of layer {@code layer} from {@code from}, checked against the model's config {@code c}; null where c has none (a bias). */
+    private static Weight weight(Backend b, Checkpoint from, ModelConfig c, LlamaTensor t, int layer) {
+        return t.isIn(c) ? b.weight(tensor(from, c, t, layer)) : null;
+    }
+
+    private static TensorData tensor(Checkpoint from, ModelConfig c, LlamaTensor t, int layer) { return from.tensor(t.name(layer), t.shape(c)); }
 
     /** Refuses a transplant source whose shapes differ from the model's (inspect checks it too). */
     public static void checkSameShapes(ModelConfig c, Checkpoint other) {
         ModelConfig o = other.config();
         String mine = shapes(c), theirs = shapes(o);
         if (!mine.equals(theirs)) {
-            throw dev.sahara.SaharaException.inFile(other.dir().resolve("config.json"),
+            throw SaharaException.inFile(other.dir().resolve("config.json"),
                     "--attention-from needs the same attention shapes as the model: " + theirs + " vs the model's " + mine);
         }
     }

@@ -9,12 +9,15 @@ import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.sahara.SaharaException;
 
 import java.nio.file.Path;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A Hugging Face chat template ({@code chat_template} in tokenizer_config.json), rendered as
@@ -38,7 +41,7 @@ public final class ChatTemplate {
 
     private final String source;
     private final Path origin;
-    private final java.time.LocalDate date;   // the day strftime_now reads; null = the clock, as transformers
+    private final LocalDate date;   // the day strftime_now reads; null = the clock, as transformers
 
     /**
      * @param source the template text (after JSON decoding)
@@ -48,7 +51,7 @@ public final class ChatTemplate {
         this(source, origin, null);
     }
 
-    private ChatTemplate(String source, Path origin, java.time.LocalDate date) {
+    private ChatTemplate(String source, Path origin, LocalDate date) {
         this.source = Objects.requireNonNull(source, "source");
         this.origin = origin;
         this.date = date;
@@ -57,7 +60,7 @@ public final class ChatTemplate {
     public String source() { return source; }
 
     /** This template with {@code strftime_now} reading {@code day} instead of the clock ({@code --date}). */
-    public ChatTemplate onDate(java.time.LocalDate day) { return new ChatTemplate(source, origin, Objects.requireNonNull(day)); }
+    public ChatTemplate onDate(LocalDate day) { return new ChatTemplate(source, origin, Objects.requireNonNull(day)); }
 
     /** Whether the template prints today's date (calls strftime_now, as Llama-3.2's does): then the date is part of the prompt. */
     public boolean usesDate() { return source.contains("strftime_now"); }
@@ -71,11 +74,11 @@ public final class ChatTemplate {
      *                         cannot be parsed or evaluated
      */
     public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken) {
-        return render(messages, addGenerationPrompt, bosToken, eosToken, date != null ? date : java.time.LocalDate.now());
+        return render(messages, addGenerationPrompt, bosToken, eosToken, date != null ? date : LocalDate.now());
     }
 
     /** As above, with {@code strftime_now} reading {@code today} (transformers reads the clock; --date makes a prompt reproducible). */
-    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, java.time.LocalDate today) {
+    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, LocalDate today) {
         return render(messages, addGenerationPrompt, bosToken, eosToken, today, null);
     }
 
@@ -83,7 +86,7 @@ public final class ChatTemplate {
      * As above, with {@code tools} (transformers' {@code apply_chat_template(..., tools=...)}: JSON schemas as maps and
      * lists; null for none, when the template sees {@code tools} undefined).
      */
-    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, java.time.LocalDate today,
+    public String render(List<Message> messages, boolean addGenerationPrompt, String bosToken, String eosToken, LocalDate today,
                          List<Map<String, Object>> tools) {
         List<Map<String, Object>> msgs = new ArrayList<>();
         for (Message m : messages) {
@@ -127,7 +130,7 @@ public final class ChatTemplate {
     }
 
     /** The day strftime_now reads during one render (jinjava calls functions statically). */
-    private static final ThreadLocal<java.time.LocalDate> TODAY = new ThreadLocal<>();
+    private static final ThreadLocal<LocalDate> TODAY = new ThreadLocal<>();
 
     /**
      * jinja2's lstrip_blocks, done here rather than by jinjava (whose version also strips the spaces before a block tag
@@ -145,18 +148,18 @@ public final class ChatTemplate {
      * flag and its generation prompt was lost. Inside tags and expressions the test is put in parentheses.
      */
     static String notBindsLooserThanIs(String template) {
-        java.util.regex.Matcher tag = TAG.matcher(template);
+        Matcher tag = TAG.matcher(template);
         StringBuilder out = new StringBuilder();
-        while (tag.find()) tag.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(NOT_IS.matcher(tag.group()).replaceAll("not ($1 is $2$3)")));
+        while (tag.find()) tag.appendReplacement(out, Matcher.quoteReplacement(NOT_IS.matcher(tag.group()).replaceAll("not ($1 is $2$3)")));
         tag.appendTail(out);
         return out.toString();
     }
 
-    private static final java.util.regex.Pattern TAG = java.util.regex.Pattern.compile("\\{[%{].*?[%}]\\}", java.util.regex.Pattern.DOTALL);
-    private static final java.util.regex.Pattern NOT_IS = java.util.regex.Pattern.compile(
+    private static final Pattern TAG = Pattern.compile("\\{[%{].*?[%}]\\}", Pattern.DOTALL);
+    private static final Pattern NOT_IS = Pattern.compile(
             "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]]*\\])*)\\s+is\\s+(not\\s+)?(\\w+(?:\\([^)]*\\))?)");
 
-    private static final java.util.regex.Pattern LINE_START_BLOCK = java.util.regex.Pattern.compile("(?m)^[ \\t]+(?=\\{[%#](?!\\+))");
+    private static final Pattern LINE_START_BLOCK = Pattern.compile("(?m)^[ \\t]+(?=\\{[%#](?!\\+))");
 
     private SaharaException fail(String problem) {
         return origin != null ? SaharaException.inFile(origin, problem) : new SaharaException(problem);
@@ -208,7 +211,7 @@ public final class ChatTemplate {
          * Python's strftime format, English names as in the C locale. A time of day reads as midnight.
          */
         public static String strftimeNow(String format) {
-            java.time.LocalDate day = TODAY.get() != null ? TODAY.get() : java.time.LocalDate.now();
+            LocalDate day = TODAY.get() != null ? TODAY.get() : LocalDate.now();
             return PythonCompat.strftime(format, day.atStartOfDay());
         }
 

@@ -6,6 +6,7 @@ import dev.sahara.SaharaException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -100,8 +101,8 @@ public final class Checkpoint implements AutoCloseable {
     public TensorData tensor(String name, long... shape) {
         TensorData t = tensors.get(name);
         if (t == null) throw SaharaException.inFile(weightsFileName(), "missing tensor " + name);
-        if (!java.util.Arrays.equals(t.shape(), shape)) {
-            throw SaharaException.inFile(t.file(), "tensor " + name + " has shape " + t.shapeString() + ", config.json implies " + java.util.Arrays.toString(shape));
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw SaharaException.inFile(t.file(), "tensor " + name + " has shape " + t.shapeString() + ", config.json implies " + Arrays.toString(shape));
         }
         return t;
     }

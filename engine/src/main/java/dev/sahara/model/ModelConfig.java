@@ -1,6 +1,7 @@
 package dev.sahara.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 
 import java.nio.file.Files;
@@ -119,7 +120,7 @@ public record ModelConfig(
         boolean rpSet = !"default".equals(rp.has("rope_type") ? rp.get("rope_type").asText() : rp.path("type").asText("default"));
         if (rsSet && rpSet && !rs.equals(rp)) {
             // rope_parameters may repeat rope_theta; compare the scaling fields only
-            com.fasterxml.jackson.databind.node.ObjectNode a = rp.deepCopy();
+            ObjectNode a = rp.deepCopy();
             a.remove("rope_theta");
             if (!a.equals(rs)) throw SaharaException.inFile(file, "rope_scaling " + rs + " disagrees with rope_parameters " + rp);
         }

@@ -2,9 +2,14 @@ package dev.sahara.model;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
+import com.hubspot.jinjava.lib.filter.TrimFilter;
 
+import java.math.BigDecimal;
 import java.time.LocalDateTime;
 import java.time.format.TextStyle;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -43,8 +48,8 @@ final class PythonCompat {
 
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            if (var == null) return java.util.List.of();
-            if (var instanceof Map<?, ?> m) return new java.util.ArrayList<>(m.entrySet());
+            if (var == null) return List.of();
+            if (var instanceof Map<?, ?> m) return new ArrayList<>(m.entrySet());
             throw new IllegalArgumentException("Can only get item pairs from a mapping, not " + var.getClass().getSimpleName());
         }
     }
@@ -53,7 +58,7 @@ final class PythonCompat {
      * jinja2's {@code x | trim} of an undefined value is {@code ""} (str of Undefined); jinjava's is null, which a
      * following {@code +} writes as "null" (Hermes' tool_use template trims a parameter's missing description).
      */
-    static final class Trim extends com.hubspot.jinjava.lib.filter.TrimFilter {
+    static final class Trim extends TrimFilter {
         @Override
         public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
             return var == null ? "" : super.filter(var, interpreter, args);
@@ -81,7 +86,7 @@ final class PythonCompat {
                 write(sb, e.getValue(), indent, d);
             });
             case Iterable<?> it -> container(sb, '[', ']', it, indent, depth, (e, d) -> write(sb, e, indent, d));
-            case Object[] a -> container(sb, '[', ']', java.util.Arrays.asList(a), indent, depth, (e, d) -> write(sb, e, indent, d));
+            case Object[] a -> container(sb, '[', ']', Arrays.asList(a), indent, depth, (e, d) -> write(sb, e, indent, d));
             default -> string(sb, x.toString());
         }
     }
@@ -113,7 +118,7 @@ final class PythonCompat {
         String mant = r.substring(0, r.indexOf('E')), exp = r.substring(r.indexOf('E') + 1);
         if (mant.endsWith(".0")) mant = mant.substring(0, mant.length() - 2);
         int e = Integer.parseInt(exp);
-        if (e >= -4 && e < 16) return new java.math.BigDecimal(r).toPlainString();
+        if (e >= -4 && e < 16) return new BigDecimal(r).toPlainString();
         return mant + "e" + (e < 0 ? "-" : "+") + String.format(Locale.ROOT, "%02d", Math.abs(e));
     }
 

@@ -13,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +47,7 @@ public final class SafeTensorsWriter {
         Path tmp = null;
         try {
             // CREATE_NEW with a random name rather than Files.createTempFile, whose 0600 mode would stick to the result
-            tmp = dir.resolve("." + file.getFileName() + "." + Long.toUnsignedString(new java.security.SecureRandom().nextLong(), 36) + ".tmp");
+            tmp = dir.resolve("." + file.getFileName() + "." + Long.toUnsignedString(new SecureRandom().nextLong(), 36) + ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
                 writeFully(ch, len);
@@ -92,13 +94,13 @@ public final class SafeTensorsWriter {
             }
             long count = 1;
             for (long d : e.shape()) {
-                if (d < 0) throw SaharaException.inFile(file, "tensor " + e.name() + ": negative dimension in shape " + java.util.Arrays.toString(e.shape()));
+                if (d < 0) throw SaharaException.inFile(file, "tensor " + e.name() + ": negative dimension in shape " + Arrays.toString(e.shape()));
                 count = Math.multiplyExact(count, d);
             }
             long bytes = Math.multiplyExact(count, (long) e.dtype().bytes);
             if (e.data().byteSize() != bytes) {
                 throw SaharaException.inFile(file, "tensor " + e.name() + ": " + e.data().byteSize() + " data bytes, shape "
-                        + java.util.Arrays.toString(e.shape()) + " of " + e.dtype() + " needs " + bytes);
+                        + Arrays.toString(e.shape()) + " of " + e.dtype() + " needs " + bytes);
             }
             ObjectNode t = h.putObject(e.name());
             t.put("dtype", e.dtype().name());
@@ -114,8 +116,8 @@ public final class SafeTensorsWriter {
             throw new IllegalStateException(e);
         }
         int padded = (json.length + 7) / 8 * 8;
-        byte[] out = java.util.Arrays.copyOf(json, padded);
-        java.util.Arrays.fill(out, json.length, padded, (byte) ' ');
+        byte[] out = Arrays.copyOf(json, padded);
+        Arrays.fill(out, json.length, padded, (byte) ' ');
         return out;
     }
 

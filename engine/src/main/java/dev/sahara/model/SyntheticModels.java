@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.IntStream;
 
@@ -58,7 +59,7 @@ public final class SyntheticModels {
     }
 
     private static DType parseDtype(String s) {
-        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
             case "f32" -> DType.F32;
             case "f16" -> DType.F16;
             case "bf16" -> DType.BF16;
@@ -68,43 +69,23 @@ public final class SyntheticModels {
 
     /** A checkpoint of config {@code c} with every tensor in {@code dtype}. */
     public static Checkpoint build(Path name, ModelConfig c, DType dtype, long seed) {
-        record Spec(String name, long[] shape, boolean norm) {}
-        long dim = c.hiddenSize(), q = c.qDim(), kv = c.kvDim(), hidden = c.intermediateSize(), vocab = c.vocabSize();
-        List<Spec> specs = new ArrayList<>();
-        specs.add(new Spec("model.embed_tokens.weight", new long[] {vocab, dim}, false));
-        for (int l = 0; l < c.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            specs.add(new Spec(p + "input_layernorm.weight", new long[] {dim}, true));
-            specs.add(new Spec(p + "self_attn.q_proj.weight", new long[] {q, dim}, false));
-            specs.add(new Spec(p + "self_attn.k_proj.weight", new long[] {kv, dim}, false));
-            specs.add(new Spec(p + "self_attn.v_proj.weight", new long[] {kv, dim}, false));
-            specs.add(new Spec(p + "self_attn.o_proj.weight", new long[] {dim, q}, false));
-            specs.add(new Spec(p + "post_attention_layernorm.weight", new long[] {dim}, true));
-            specs.add(new Spec(p + "mlp.gate_proj.weight", new long[] {hidden, dim}, false));
-            specs.add(new Spec(p + "mlp.up_proj.weight", new long[] {hidden, dim}, false));
-            specs.add(new Spec(p + "mlp.down_proj.weight", new long[] {dim, hidden}, false));
-        }
-        specs.add(new Spec("model.norm.weight", new long[] {dim}, true));
-        if (!c.tieWordEmbeddings()) specs.add(new Spec("lm_head.weight", new long[] {vocab, dim}, false));
-
+        List<LlamaTensor.Entry> entries = LlamaTensor.all(c);
         Arena arena = Arena.ofShared();
         try {
             Map<String, TensorData> tensors = new LinkedHashMap<>();
-            for (Spec s : specs) {
-                long n = 1;
-                for (long d : s.shape()) n *= d;
-                tensors.put(s.name(), new TensorData(s.name(), dtype, s.shape(), arena.allocate(n * dtype.bytes, 64), name));
+            for (LlamaTensor.Entry s : entries) {
+                tensors.put(s.name(), new TensorData(s.name(), dtype, s.shape(), arena.allocate(s.elements() * dtype.bytes, 64), name));
             }
             // Fill in parallel over (tensor, chunk): every element is a function of (seed, name, index) only.
             final int chunk = 1 << 20;
             List<long[]> work = new ArrayList<>();
-            for (int i = 0; i < specs.size(); i++) {
-                long n = tensors.get(specs.get(i).name()).elementCount();
+            for (int i = 0; i < entries.size(); i++) {
+                long n = tensors.get(entries.get(i).name()).elementCount();
                 for (long off = 0; off < n; off += chunk) work.add(new long[] {i, off, Math.min(chunk, n - off)});
             }
             IntStream.range(0, work.size()).parallel().forEach(w -> {
                 long[] job = work.get(w);
-                Spec s = specs.get((int) job[0]);
+                LlamaTensor.Entry s = entries.get((int) job[0]);
                 TensorData t = tensors.get(s.name());
                 long tensorSeed = mix(seed ^ s.name().hashCode() * 0x9E3779B97F4A7C15L);
                 double amp = s.norm() ? 0.1 : Math.sqrt(3.0 / t.cols());

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -168,7 +169,7 @@ public final class Tokenizer implements AutoCloseable {
 
     private String rawDecode(int[] ids, boolean skipSpecialTokens) {
         // Ids past the tokenizer's vocabulary (a model's padded embedding rows, e.g. Qwen2) decode to nothing, as in HF.
-        long[] l = java.util.Arrays.stream(ids).filter(id -> id >= 0 && id < vocabSize).asLongStream().toArray();
+        long[] l = Arrays.stream(ids).filter(id -> id >= 0 && id < vocabSize).asLongStream().toArray();
         return hf.decode(l, skipSpecialTokens);
     }
 
@@ -219,14 +220,14 @@ public final class Tokenizer implements AutoCloseable {
      */
     public void useChatTemplate(Path file) {
         try {
-            useChatTemplate(java.nio.file.Files.readString(file), file);
-        } catch (java.io.IOException e) {
+            useChatTemplate(Files.readString(file), file);
+        } catch (IOException e) {
             throw SaharaException.inFile(file, "cannot read the chat template: " + e.getMessage());
         }
     }
 
     /** Renders the chat template (if any) with {@code strftime_now} reading {@code day}: reproducible prompts ({@code --date}). */
-    public void useChatDate(java.time.LocalDate day) { if (chatTemplate != null) chatTemplate = chatTemplate.onDate(day); }
+    public void useChatDate(LocalDate day) { if (chatTemplate != null) chatTemplate = chatTemplate.onDate(day); }
 
     /** Whether the chat template prints today's date (strftime_now). */
     public boolean chatTemplateUsesDate() { return chatTemplate != null && chatTemplate.usesDate(); }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
-import dev.sahara.attribution.Sahara;
+import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.model.Json;
 
 import java.io.IOException;
@@ -34,7 +34,7 @@ import java.util.stream.Stream;
  * with one {@code write} and flushed; a last line cut short by a kill (no newline) is dropped on resume.
  * Resuming refuses a log whose settings differ, naming the first setting that does.
  */
-public final class CandidateLog implements Sahara.Memo, AutoCloseable {
+public final class CandidateLog implements GreedyGroupSearch.Memo, AutoCloseable {
     public static final String FILE = "candidates.jsonl";
     private static final int VERSION = 1;
 
@@ -103,13 +103,13 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
      * The scores of another run's log (a merge of shards), read-only, refused unless it was written by {@code command}
      * with exactly {@code settings}.
      */
-    public static Sahara.Memo readOnly(Path file, String command, ObjectNode settings) {
+    public static GreedyGroupSearch.Memo readOnly(Path file, String command, ObjectNode settings) {
         if (!Files.isRegularFile(file)) throw SaharaException.inFile(file, "missing (--group-from takes the folder a merge wrote)");
         Contents c = read(file);
         checkSame(c, header(command, settings), "merge the shards of this very run (same options and inputs) into it");
         Map<String, Double> known = new HashMap<>();
         for (Entry e : c.entries()) known.put(key(e.step(), e.head()), e.score());
-        return new Sahara.Memo() {
+        return new GreedyGroupSearch.Memo() {
             @Override
             public OptionalDouble known(int step, HeadId head) {
                 Double v = known.get(key(step, head));

@@ -1,10 +1,12 @@
 package dev.sahara.attribution;
 
+import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.backend.Divergence;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.backend.reference.ReferenceBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.testing.TestModels;
@@ -107,14 +109,13 @@ class AttributionTest {
         try (LlamaModel m = cpu("qwen2-bias-bf16")) {
             var c = m.config();
             dev.sahara.llama.TokenBatch batch = dev.sahara.llama.TokenBatch.pack(prompts());
-            float[][] base = m.forward(batch, dev.sahara.ablate.Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            float[][] base = m.forward(Forward.of(batch, Ablation.none())).lastLogits();
             for (boolean official : new boolean[] {false, true}) {
                 for (boolean reuse : new boolean[] {false, true}) {
                     AttributionSettings s = new AttributionSettings(AblationMode.UNDIFF_Q, 1e-5f, 1, official, reuse);
                     double[][][] got = QueryShips.compute(m, prompts(), s, Progress.NONE);
                     for (int l = 0; l < c.numLayers(); l++) for (int h = 0; h < c.numHeads(); h++) {
-                        float[][] ablated = m.forward(batch, dev.sahara.ablate.Ablation.of(List.of(new HeadId(l, h)), AblationMode.UNDIFF_Q, 1e-5f),
-                                LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+                        float[][] ablated = m.forward(Forward.of(batch, Ablation.of(List.of(new HeadId(l, h)), new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-5f)))).lastLogits();
                         for (int p = 0; p < base.length; p++) {
                             double expected = official ? Divergence.officialKl(base[p], ablated[p]) : Divergence.kl(base[p], ablated[p]);
                             assertEquals(expected, got[p][l][h], 0.0, "official " + official + ", reuse " + reuse + ", prompt " + p + " " + new HeadId(l, h));
@@ -129,8 +130,8 @@ class AttributionTest {
     void datasetShipsOnCpuMatchesReferenceBackend() {
         AttributionSettings s = new AttributionSettings(AblationMode.UNDIFF_Q, 1e-5f, 2, false, true);
         try (LlamaModel c = cpu("llama-mha-f32-tied"); LlamaModel r = reference("llama-mha-f32-tied")) {
-            double[][] a = new Sahara(c, prompts(), s).scoreAll(List.of(), Progress.NONE);
-            double[][] b = new Sahara(r, prompts(), s).scoreAll(List.of(), Progress.NONE);
+            double[][] a = new GreedyGroupSearch(c, prompts(), s).scoreAll(List.of(), Progress.NONE);
+            double[][] b = new GreedyGroupSearch(r, prompts(), s).scoreAll(List.of(), Progress.NONE);
             for (int l = 0; l < a.length; l++) for (int h = 0; h < a[l].length; h++) {
                 assertEquals(b[l][h], a[l][h], 0.05, "angle of " + new HeadId(l, h) + " in degrees");
             }
@@ -142,8 +143,8 @@ class AttributionTest {
         AttributionSettings reuse = AttributionSettings.defaults();
         AttributionSettings full = new AttributionSettings(reuse.mode(), reuse.epsilon(), reuse.rMain(), false, false);
         try (LlamaModel m = cpu("llama-gqa-bf16")) {
-            Sahara.Result a = new Sahara(m, prompts(), reuse).run(3, Progress.NONE);
-            Sahara.Result b = new Sahara(m, prompts(), full).run(3, Progress.NONE);
+            GreedyGroupSearch.Result a = new GreedyGroupSearch(m, prompts(), reuse).run(3, Progress.NONE);
+            GreedyGroupSearch.Result b = new GreedyGroupSearch(m, prompts(), full).run(3, Progress.NONE);
             assertEquals(b.group(), a.group());
             for (int s = 0; s < 3; s++) {
                 for (int l = 0; l < a.steps().get(s).scores().length; l++) {

@@ -87,16 +87,16 @@ class PlantedModelTest {
             assertEquals(1.0, baseOk.asr(), "harmless prompts are answered");
 
             float eps = 1e-10f;
-            assertEquals(1.0, run(m, tok, harmful, hIds, Ablation.none().with(new HeadId(1, 2), AblationMode.UNDIFF_Q, eps), judge).asr(), "the carrier alone flips");
-            assertEquals(0.0, run(m, tok, harmful, hIds, Ablation.none().with(new HeadId(0, 3), AblationMode.UNDIFF_Q, eps), judge).asr(), "one of the pair alone does not");
-            assertEquals(0.0, run(m, tok, harmful, hIds, Ablation.none().with(new HeadId(1, 0), AblationMode.UNDIFF_Q, eps), judge).asr(), "nor the other");
-            assertEquals(1.0, run(m, tok, harmful, hIds, Ablation.of(List.of(new HeadId(0, 3), new HeadId(1, 0)), AblationMode.UNDIFF_Q, eps), judge).asr(),
+            assertEquals(1.0, run(m, tok, harmful, hIds, Ablation.none().with(new HeadId(1, 2), new Ablation.Spec(AblationMode.UNDIFF_Q, eps)), judge).asr(), "the carrier alone flips");
+            assertEquals(0.0, run(m, tok, harmful, hIds, Ablation.none().with(new HeadId(0, 3), new Ablation.Spec(AblationMode.UNDIFF_Q, eps)), judge).asr(), "one of the pair alone does not");
+            assertEquals(0.0, run(m, tok, harmful, hIds, Ablation.none().with(new HeadId(1, 0), new Ablation.Spec(AblationMode.UNDIFF_Q, eps)), judge).asr(), "nor the other");
+            assertEquals(1.0, run(m, tok, harmful, hIds, Ablation.of(List.of(new HeadId(0, 3), new HeadId(1, 0)), new Ablation.Spec(AblationMode.UNDIFF_Q, eps)), judge).asr(),
                     "the pair together flips");
             for (int l = 0; l < 3; l++) {
                 for (int h = 0; h < 4; h++) {
                     HeadId id = new HeadId(l, h);
                     if (PLANTED_HEADS.contains(id)) continue;
-                    Ablation a = Ablation.none().with(id, AblationMode.UNDIFF_Q, eps);
+                    Ablation a = Ablation.none().with(id, new Ablation.Spec(AblationMode.UNDIFF_Q, eps));
                     assertEquals(texts(base), texts(run(m, tok, harmful, hIds, a, judge)), id + " carries nothing: harmful outputs unchanged");
                     assertEquals(texts(baseOk), texts(run(m, tok, harmless, okIds, a, judge)), id + " carries nothing: harmless outputs unchanged");
                 }

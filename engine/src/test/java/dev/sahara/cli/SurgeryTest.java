@@ -5,6 +5,7 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
@@ -91,7 +92,7 @@ class SurgeryTest {
         float[][] runtime, surgered;
         Ablation ablation;
         try (LlamaModel m = new LlamaModel(Checkpoint.open(src), new CpuBackend(2))) {
-            ablation = Ablation.of(HeadId.parseList(heads), AblationMode.parse(mode), epsilon).checkIn(m.config(), allowGrouped);
+            ablation = Ablation.of(HeadId.parseList(heads), new Ablation.Spec(AblationMode.parse(mode), epsilon)).checkIn(m.config(), allowGrouped);
             runtime = allLogits(m, ablation);
         }
         try (LlamaModel m = new LlamaModel(Checkpoint.open(out), new CpuBackend(2))) {
@@ -122,7 +123,7 @@ class SurgeryTest {
     }
 
     static float[][] allLogits(LlamaModel m, Ablation a) {
-        return m.forward(TokenBatch.pack(List.of(IDS)), a, new LlamaModel.Outputs(false, true, false)).allLogits();
+        return m.forward(Forward.of(TokenBatch.pack(List.of(IDS)), a).returning(Forward.Outputs.ALL_LOGITS)).allLogits();
     }
 
     /**

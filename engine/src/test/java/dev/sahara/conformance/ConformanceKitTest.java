@@ -9,6 +9,7 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.backend.Divergence;
 import dev.sahara.cli.CliTestSupport;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Json;
@@ -123,10 +124,10 @@ class ConformanceKitTest {
                 double[][][] out = new double[prompts.size()][c.numLayers()][c.numHeads()];
                 for (int p = 0; p < prompts.size(); p++) {
                     TokenBatch b = TokenBatch.pack(List.of(prompts.get(p)));
-                    float[] base = m.forward(b, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+                    float[] base = m.forward(Forward.of(b, Ablation.none())).lastLogits()[0];
                     for (int l = 0; l < c.numLayers(); l++) {
                         for (int h = 0; h < c.numHeads(); h++) {
-                            float[] abl = m.forward(b, Ablation.none().with(new HeadId(l, h), s.mode(), s.epsilon()), LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+                            float[] abl = m.forward(Forward.of(b, Ablation.none().with(new HeadId(l, h), s.candidate()))).lastLogits()[0];
                             out[p][l][h] = s.officialKl() ? Divergence.officialKl(abl, base) : Divergence.kl(abl, base); // KL(p_h || p): wrong
                         }
                     }
@@ -147,12 +148,12 @@ class ConformanceKitTest {
             protected double[][] angles(LlamaModel m, List<int[]> prompts, AttributionSettings s) {
                 var c = m.config();
                 TokenBatch b = TokenBatch.pack(prompts);
-                DMatrixRMaj v0 = rightVectors(m.forward(b, Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), s.rMain());
+                DMatrixRMaj v0 = rightVectors(m.forward(Forward.of(b, Ablation.none()).returning(Forward.Outputs.FINAL_NORM_LAST)).finalNormLast(), s.rMain());
                 double[][] out = new double[c.numLayers()][c.numHeads()];
                 for (int l = 0; l < c.numLayers(); l++) {
                     for (int h = 0; h < c.numHeads(); h++) {
-                        Ablation a = Ablation.none().with(new HeadId(l, h), s.mode(), s.epsilon());
-                        DMatrixRMaj v = rightVectors(m.forward(b, a, LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), s.rMain());
+                        Ablation a = Ablation.none().with(new HeadId(l, h), s.candidate());
+                        DMatrixRMaj v = rightVectors(m.forward(Forward.of(b, a).returning(Forward.Outputs.FINAL_NORM_LAST)).finalNormLast(), s.rMain());
                         out[l][h] = dev.sahara.attribution.PrincipalAngles.angleDegrees(v0, v);
                     }
                 }

@@ -5,6 +5,7 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.attribution.Progress;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
@@ -156,8 +157,7 @@ class HelpfulnessTest {
 
     /** The sum of log-softmax of the last {@code scored} ids of {@code ids}, from one forward of all but the last id. */
     static double sumLogSoftmax(LlamaModel m, int[] ids, int scored) {
-        float[][] logits = m.forward(TokenBatch.pack(List.of(Arrays.copyOf(ids, ids.length - 1))), Ablation.none(),
-                new LlamaModel.Outputs(false, true, false)).allLogits();
+        float[][] logits = m.forward(Forward.of(TokenBatch.pack(List.of(Arrays.copyOf(ids, ids.length - 1))), Ablation.none()).returning(Forward.Outputs.ALL_LOGITS)).allLogits();
         double sum = 0;
         for (int j = ids.length - scored; j < ids.length; j++) sum += Helpfulness.logSoftmax(logits[j - 1], ids[j]);
         return sum;

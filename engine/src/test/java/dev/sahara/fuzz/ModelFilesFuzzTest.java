@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
@@ -73,7 +74,7 @@ class ModelFilesFuzzTest {
         long t0 = System.nanoTime();
         try (LlamaModel m = new LlamaModel(Checkpoint.open(model()), new CpuBackend(1))) {
             int v = m.config().vocabSize();
-            m.forward(TokenBatch.pack(List.of(new int[] {1 % v, 2 % v, 3 % v})), Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            m.forward(Forward.of(TokenBatch.pack(List.of(new int[] {1 % v, 2 % v, 3 % v})), Ablation.none()));
         } catch (SaharaException e) {
             Fuzz.assertOneLine(e, null);
         } finally {

@@ -36,10 +36,10 @@ class ForwardBuffersTest {
             var c = m.config();
             TokenBatch batch = TokenBatch.pack(prompts(5, c.vocabSize(), 1));
             // heads in the last layer, where the shortcut starts
-            Ablation ablation = Ablation.of(List.of(new HeadId(c.numLayers() - 1, 0), new HeadId(0, c.numHeads() - 1)), AblationMode.UNDIFF_Q, 1e-5f);
+            Ablation ablation = Ablation.of(List.of(new HeadId(c.numLayers() - 1, 0), new HeadId(0, c.numHeads() - 1)), new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-5f));
             for (Ablation a : List.of(Ablation.none(), ablation)) {
-                LlamaModel.Result full = m.forward(batch, a, new LlamaModel.Outputs(true, true, true));   // every row: no shortcut
-                LlamaModel.Result lastOnly = m.forward(batch, a, new LlamaModel.Outputs(true, false, true));
+                LlamaModel.Result full = m.forward(Forward.of(batch, a).returning(new Forward.Outputs(true, true, true)));   // every row: no shortcut
+                LlamaModel.Result lastOnly = m.forward(Forward.of(batch, a).returning(new Forward.Outputs(true, false, true)));
                 for (int s = 0; s < batch.size(); s++) {
                     assertArrayEquals(full.lastLogits()[s], lastOnly.lastLogits()[s], name + " logits of sequence " + s);
                     assertArrayEquals(full.finalNormLast()[s], lastOnly.finalNormLast()[s], name + " final norm of sequence " + s);
@@ -64,7 +64,7 @@ class ForwardBuffersTest {
             int k = 5;
             int[] ids = new int[3 * k];
             float[] values = new float[3 * k];
-            assertTopK(a.step(first, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(first, cb, Ablation.none(), LlamaModel.LogitsReader.topK(k, ids, values)),
+            assertTopK(a.forward(Forward.of(first, Ablation.none()).into(ca)).lastLogits(), k, () -> b.forward(Forward.of(first, Ablation.none()).into(cb).reading(LogitsReader.topK(k, ids, values))),
                     ids, values, name + " prefill");
             for (int t = 0; t < 4; t++) {
                 int m = t < 2 ? 3 : 1;   // three sequences, then one
@@ -77,7 +77,7 @@ class ForwardBuffersTest {
                     cs[s] = cacheStart[s];
                 }
                 TokenBatch step = new TokenBatch(tokens, new dev.sahara.backend.AttentionLayout(rowStart, one, past, cs));
-                assertTopK(a.step(step, ca, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits(), k, () -> b.step(step, cb, Ablation.none(), LlamaModel.LogitsReader.topK(k, ids, values)),
+                assertTopK(a.forward(Forward.of(step, Ablation.none()).into(ca)).lastLogits(), k, () -> b.forward(Forward.of(step, Ablation.none()).into(cb).reading(LogitsReader.topK(k, ids, values))),
                         ids, values, name + " step " + t);
             }
         }
@@ -105,13 +105,13 @@ class ForwardBuffersTest {
              LlamaModel reused = new LlamaModel(Checkpoint.open(TestModels.tiny(name)), new CpuBackend(2))) {
             int vocab = fresh.config().vocabSize();
             TokenBatch a = TokenBatch.pack(prompts(4, vocab, 2)), b = TokenBatch.pack(prompts(3, vocab, 3));
-            Ablation ablated = Ablation.of(List.of(new HeadId(0, 0)), AblationMode.MEAN_V, 0f);
-            LlamaModel.Result expected = fresh.forward(a, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            Ablation ablated = Ablation.of(List.of(new HeadId(0, 0)), new Ablation.Spec(AblationMode.MEAN_V, 0f));
+            LlamaModel.Result expected = fresh.forward(Forward.of(a, Ablation.none()));
             // other batches, other ablations and other outputs first, then batch a again on the same model
-            reused.forward(b, ablated, new LlamaModel.Outputs(true, true, true));
-            reused.forward(a, ablated, LlamaModel.Outputs.FINAL_NORM_LAST);
-            reused.forward(b, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
-            LlamaModel.Result again = reused.forward(a, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            reused.forward(Forward.of(b, ablated).returning(new Forward.Outputs(true, true, true)));
+            reused.forward(Forward.of(a, ablated).returning(Forward.Outputs.FINAL_NORM_LAST));
+            reused.forward(Forward.of(b, Ablation.none()));
+            LlamaModel.Result again = reused.forward(Forward.of(a, Ablation.none()));
             for (int s = 0; s < a.size(); s++) assertArrayEquals(expected.lastLogits()[s], again.lastLogits()[s], name + " sequence " + s);
         }
     }

@@ -36,7 +36,7 @@ class GeneratorTest {
             SplittableRandom r = new SplittableRandom(3);
             List<int[]> prompts = new ArrayList<>();
             for (int s = 0; s < 4; s++) prompts.add(r.ints(1 + 3 * s, 3, vocab).toArray());
-            Ablation ablation = Ablation.of(List.of(new HeadId(0, 1)), AblationMode.UNDIFF_Q, 1e-5f);
+            Ablation ablation = Ablation.of(List.of(new HeadId(0, 1)), new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-5f));
             for (Sampler sampler : List.of(Sampler.GREEDY, new Sampler(5, 0.8f, 42), new Sampler(vocab + 10, 1.5f, 7))) {
                 int[] eos = {3 + r.nextInt(vocab - 3), 3 + r.nextInt(vocab - 3)};
                 List<int[]> batched = new Generator(m).generate(prompts, 10, ablation, 12, sampler, eos, null);
@@ -53,7 +53,7 @@ class GeneratorTest {
         List<Integer> out = new ArrayList<>();
         int[] seq = prompt.clone();
         while (out.size() < max) {
-            float[] logits = m.forward(TokenBatch.pack(List.of(seq)), ablation, LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+            float[] logits = m.forward(Forward.of(TokenBatch.pack(List.of(seq)), ablation)).lastLogits()[0];
             int next = sampler.sample(logits, random);
             if (next == eos[0] || next == eos[1]) break;
             out.add(next);

@@ -56,7 +56,7 @@ class NumericGuardTest {
 
         r = CliTestSupport.run("sweep", "--model", m.toString(), "--limit", "3", "--out", tmp.resolve("s").toString());
         assertEquals(2, r.exitCode(), r.err());
-        assertTrue(r.errorLine().contains("layer 1, output of v_proj"), r.err());
+        assertTrue(r.errorLine().contains("layer 1, output of v_proj at layer.1.attn.v"), r.err());
     }
 
     @Test
@@ -66,6 +66,6 @@ class NumericGuardTest {
                 "--out", tmp.resolve("a").toString());
         assertEquals(2, r.exitCode(), r.err());
         String line = r.errorLine();
-        assertTrue(line.contains("layer 1, output of down_proj"), line);
+        assertTrue(line.contains("layer 1, output of down_proj at layer.1.mlp.out"), line);
     }
 }

@@ -62,7 +62,7 @@ class OutputBiasTest {
 
     static float[] logits(Path dir, dev.sahara.backend.Backend b) {
         try (LlamaModel m = new LlamaModel(Checkpoint.open(dir), b)) {
-            return m.forward(TokenBatch.pack(List.of(new int[] {1, 403, 407, 261, 378})), Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+            return m.forward(Forward.of(TokenBatch.pack(List.of(new int[] {1, 403, 407, 261, 378})), Ablation.none())).lastLogits()[0];
         }
     }
 

@@ -33,7 +33,7 @@ class Stories260KGoldenTest {
             float[] lastGolden = TestModels.readLogits(GOLDEN.resolve("logits_once_upon_a_time_last.txt"));
             float[] bosGolden = TestModels.readLogits(GOLDEN.resolve("logits_once_upon_a_time_bos.txt"));
             // Two prompts packed in one batch: the prompt and BOS alone, so packing is exercised too.
-            LlamaModel.Result r = m.forward(TokenBatch.pack(List.of(PROMPT, new int[] {1})), Ablation.none(), LlamaModel.Outputs.LAST_LOGITS);
+            LlamaModel.Result r = m.forward(Forward.of(TokenBatch.pack(List.of(PROMPT, new int[] {1})), Ablation.none()));
             double dLast = TestModels.maxAbsDiff(r.lastLogits()[0], lastGolden), dBos = TestModels.maxAbsDiff(r.lastLogits()[1], bosGolden);
             assertTrue(dLast < 1e-4, backendName + ": last-position logits differ from llama2.c by " + dLast);
             assertTrue(dBos < 1e-4, backendName + ": BOS logits differ from llama2.c by " + dBos);

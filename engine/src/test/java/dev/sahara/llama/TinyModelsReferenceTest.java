@@ -48,7 +48,7 @@ class TinyModelsReferenceTest {
         int[] ids = new int[ref.get("token_ids").size()];
         for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asInt();
         try (LlamaModel m = new LlamaModel(Checkpoint.open(TestModels.tiny(model)), backend(backendName))) {
-            LlamaModel.Result r = m.forward(TokenBatch.pack(List.of(ids)), Ablation.none(), new LlamaModel.Outputs(true, true, true));
+            LlamaModel.Result r = m.forward(Forward.of(TokenBatch.pack(List.of(ids)), Ablation.none()).returning(new Forward.Outputs(true, true, true)));
             double tol = tolerance(backendName);
             for (int t = 0; t < ids.length; t++) {
                 double d = TestModels.maxAbsDiff(r.allLogits()[t], floats(ref.get("all_logits").get(t)));
@@ -70,11 +70,10 @@ class TinyModelsReferenceTest {
             for (JsonNode c : ref.get("ablated")) {
                 Ablation a = Ablation.none();
                 for (JsonNode h : c.get("heads")) {
-                    a = a.with(new HeadId(h.get("layer").asInt(), h.get("head").asInt()), AblationMode.parse(h.get("mode").asText()),
-                            (float) h.get("epsilon").asDouble());
+                    a = a.with(new HeadId(h.get("layer").asInt(), h.get("head").asInt()), new Ablation.Spec(AblationMode.parse(h.get("mode").asText()), (float) h.get("epsilon").asDouble()));
                 }
                 a.checkIn(m.config(), true);
-                LlamaModel.Result r = m.forward(batch, a, new LlamaModel.Outputs(true, false, true));
+                LlamaModel.Result r = m.forward(Forward.of(batch, a).returning(new Forward.Outputs(true, false, true)));
                 double d = TestModels.maxAbsDiff(r.lastLogits()[0], floats(c.get("last_logits")));
                 double dn = TestModels.maxAbsDiff(r.finalNormLast()[0], floats(c.get("final_norm_last")));
                 assertTrue(d < tolerance(backendName), model + " on " + backendName + " with " + a + ": logits differ by " + d);

@@ -3,6 +3,7 @@ package dev.sahara.backend.cpu;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
@@ -55,9 +56,9 @@ class VectorWidthTest {
                 List<int[]> prompts = new ArrayList<>();
                 for (int s = 0; s < 3; s++) prompts.add(r.ints(5 + 7 * s, 3, c.vocabSize()).toArray());
                 TokenBatch batch = TokenBatch.pack(prompts);
-                Ablation ablated = Ablation.of(List.of(new HeadId(0, 0), new HeadId(c.numLayers() - 1, c.numHeads() - 1)), AblationMode.UNDIFF_Q, 1e-5f);
+                Ablation ablated = Ablation.of(List.of(new HeadId(0, 0), new HeadId(c.numLayers() - 1, c.numHeads() - 1)), new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-5f));
                 for (Ablation a : List.of(Ablation.none(), ablated)) {
-                    for (float[] row : m.forward(batch, a, new LlamaModel.Outputs(false, true, false)).allLogits()) {
+                    for (float[] row : m.forward(Forward.of(batch, a).returning(Forward.Outputs.ALL_LOGITS)).allLogits()) {
                         for (float v : row) hash = 31 * hash + Float.floatToIntBits(v);
                     }
                 }

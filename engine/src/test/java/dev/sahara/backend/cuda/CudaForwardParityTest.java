@@ -4,6 +4,7 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.Generator;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.Sampler;
@@ -27,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The one forward on both backends: for every test model (the tiny checkpoints, stories260K, synthetic:tiny),
  * CUDA logits and final-norm states against the CPU backend's, on a packed batch of three prompts, unablated
- * and under every ablation mode; then prefix reuse (forwardFrom) and greedy decoding through the KV cache.
+ * and under every ablation mode; then prefix reuse (Forward.from) and greedy decoding through the KV cache.
  * Tolerance 2e-4 absolute on logits (the CPU backend is itself within 1e-4 of a float64 numpy forward).
  * On the GPU ("cuda": skipped, with the reason, where there is none) and over the CPU emulation of the same kernels
  * ("cuda-emulated": everywhere).
@@ -57,8 +58,8 @@ class CudaForwardParityTest {
         List<Ablation> a = new ArrayList<>();
         a.add(Ablation.none());
         int l = layers - 1, h = heads - 1;
-        for (AblationMode mode : AblationMode.values()) a.add(Ablation.none().with(new HeadId(l, h), mode, mode.usesEpsilon() ? 1e-5f : 0f));
-        a.add(Ablation.none().with(new HeadId(0, 0), AblationMode.UNDIFF_Q, 0f).with(new HeadId(l, h), AblationMode.MEAN_V, 0f));
+        for (AblationMode mode : AblationMode.values()) a.add(Ablation.none().with(new HeadId(l, h), new Ablation.Spec(mode, mode.usesEpsilon() ? 1e-5f : 0f)));
+        a.add(Ablation.none().with(new HeadId(0, 0), new Ablation.Spec(AblationMode.UNDIFF_Q, 0f)).with(new HeadId(l, h), new Ablation.Spec(AblationMode.MEAN_V, 0f)));
         return a;
     }
 
@@ -76,8 +77,8 @@ class CudaForwardParityTest {
             TokenBatch batch = TokenBatch.pack(prompts(cpu.config().vocabSize()));
             for (Ablation a : ablations(cpu.config().numLayers(), cpu.config().numHeads())) {
                 a.checkIn(cpu.config(), true);
-                LlamaModel.Outputs o = new LlamaModel.Outputs(true, true, true);
-                LlamaModel.Result c = cpu.forward(batch, a, o), g = cuda.forward(batch, a, o);
+                Forward.Outputs o = new Forward.Outputs(true, true, true);
+                LlamaModel.Result c = cpu.forward(Forward.of(batch, a).returning(o)), g = cuda.forward(Forward.of(batch, a).returning(o));
                 for (int t = 0; t < c.allLogits().length; t++) {
                     double d = TestModels.maxAbsDiff(g.allLogits()[t], c.allLogits()[t]);
                     assertTrue(d < TOL, model + " with " + a + ": logits at row " + t + " differ by " + d);
@@ -90,12 +91,12 @@ class CudaForwardParityTest {
 
             // prefix reuse: starting at the last layer from cached residuals gives the full forward's result
             int last = cpu.config().numLayers() - 1;
-            Ablation top = Ablation.none().with(new HeadId(last, 0), AblationMode.UNDIFF_Q, 1e-5f);
-            LlamaModel.Result full = cuda.forward(batch, top, LlamaModel.Outputs.LAST_LOGITS);
-            LlamaModel.Result from = cuda.forwardFrom(cuda.captureResiduals(batch, Ablation.none()), last, top, LlamaModel.Outputs.LAST_LOGITS);
+            Ablation top = Ablation.none().with(new HeadId(last, 0), new Ablation.Spec(AblationMode.UNDIFF_Q, 1e-5f));
+            LlamaModel.Result full = cuda.forward(Forward.of(batch, top));
+            LlamaModel.Result from = cuda.forward(Forward.of(batch, top).from(cuda.captureResiduals(batch, Ablation.none(), false), last));
             for (int s = 0; s < full.lastLogits().length; s++) {
                 double d = TestModels.maxAbsDiff(from.lastLogits()[s], full.lastLogits()[s]);
-                assertTrue(d < 1e-5, model + ": forwardFrom(layer " + last + ") differs from the full forward by " + d);
+                assertTrue(d < 1e-5, model + ": the forward from layer " + last + " differs from the full forward by " + d);
             }
 
             // greedy decoding through the per-layer KV cache picks the same tokens (ties aside, logits agree to 2e-4)

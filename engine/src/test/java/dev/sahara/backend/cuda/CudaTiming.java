@@ -7,6 +7,7 @@ import dev.sahara.attribution.CandidateRunner;
 import dev.sahara.attribution.PrincipalAngles;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.cpu.CpuBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.ModelConfig;
@@ -107,15 +108,15 @@ public final class CudaTiming {
                 Ablation none = Ablation.none();
                 // baseline (unablated) forward: warm-up, then the median of reps
                 float[][][] keep = new float[1][][];
-                double base = median(reps, () -> keep[0] = runner.run(none, LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast());
+                double base = median(reps, () -> keep[0] = runner.run(none, Forward.Outputs.FINAL_NORM_LAST).finalNormLast());
                 DMatrixRMaj baseVectors = PrincipalAngles.leadingLeftSingularVectors(keep[0], s.rMain());
                 rows.add(new Row(tag + "baseline forward, " + prompts + "×" + len + " tokens, final-norm states", base, tokens, flops(c, prompts, len, 0), ""));
-                double capture = median(reps, () -> m.captureResiduals(tb2, none));
+                double capture = median(reps, () -> m.captureResiduals(tb2, none, false));
                 rows.add(new Row(tag + "residual capture (once per Sahara step)", capture, tokens, flops(c, prompts, len, 0), ""));
                 int mid = c.numLayers() / 2, head = 5 % c.numHeads();
                 double[] angle = {0};
                 Candidate cand = (l, h) -> {
-                    float[][] states = runner.runCandidate(none, new HeadId(l, h), s.mode(), s.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast();
+                    float[][] states = runner.runCandidate(none, new HeadId(l, h), s.candidate(), Forward.Outputs.FINAL_NORM_LAST).finalNormLast();
                     long a0 = System.nanoTime();
                     PrincipalAngles.angleDegrees(baseVectors, PrincipalAngles.leadingLeftSingularVectors(states, s.rMain()));
                     angle[0] = (System.nanoTime() - a0) / 1e9;
@@ -135,7 +136,7 @@ public final class CudaTiming {
                 double estimate = capture + heads * layers * (tL0 + tMid) / 2;
                 if (estimate <= stepBudget) {
                     long s0 = System.nanoTime();
-                    m.captureResiduals(tb2, none);
+                    m.captureResiduals(tb2, none, false);
                     for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) cand.run(l, h);
                     double t = (System.nanoTime() - s0) / 1e9;
                     rows.add(new Row(tag + "Sahara step, all " + candidates + " candidates", t, tokens * candidates, stepFlops, "measured in full"));

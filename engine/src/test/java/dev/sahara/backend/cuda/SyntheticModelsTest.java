@@ -3,6 +3,7 @@ package dev.sahara.backend.cuda;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.backend.reference.ReferenceBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
@@ -55,8 +56,8 @@ class SyntheticModelsTest {
             assertEquals(spec.endsWith("f32") ? DType.F32 : spec.endsWith("f16") ? DType.F16 : DType.BF16,
                     cpu.checkpoint().tensors().get("model.norm.weight").dtype());
             TokenBatch batch = TokenBatch.pack(List.of(new int[] {1, 2, 3, 250}, new int[] {7}));
-            float[][] a = cpu.forward(batch, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
-            float[][] b = ref.forward(batch, Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits();
+            float[][] a = cpu.forward(Forward.of(batch, Ablation.none())).lastLogits();
+            float[][] b = ref.forward(Forward.of(batch, Ablation.none())).lastLogits();
             for (int s = 0; s < a.length; s++) {
                 double spread = 0;
                 for (float f : b[s]) spread = Math.max(spread, Math.abs(f));

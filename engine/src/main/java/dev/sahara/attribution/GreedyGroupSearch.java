@@ -1,22 +1,28 @@
 package dev.sahara.attribution;
 
+import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
+import dev.sahara.llama.MemoryPlan;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.ModelConfig;
 import org.ejml.data.DMatrixRMaj;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalDouble;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
 
 /**
  * Dataset-level Ships and Sahara (paper §4, Algorithm 1). The baseline activations M₀ — final-norm states at
  * each prompt's last token, unablated — are computed once; a candidate's score is the principal angle
  * between the leading r_main left singular vectors of M₀ and of the activations with (group ∪ {head})
- * ablated. Sahara grows the group greedily, the first maximum winning ties, in (layer, head) order.
+ * ablated. The search (the paper calls it Sahara) grows the group greedily, the first maximum winning ties, in (layer, head) order.
  */
-public final class Sahara {
+public final class GreedyGroupSearch {
     /** One greedy step: the score of every candidate ([layer][head], NaN for heads already in the group) and the pick. */
     public record Step(int index, List<HeadId> groupBefore, double[][] scores, HeadId picked, double pickedScore, double seconds) {}
 
@@ -27,17 +33,17 @@ public final class Sahara {
     private final AttributionSettings settings;
     private final DMatrixRMaj baseVectors;
 
-    public Sahara(LlamaModel model, List<int[]> prompts, AttributionSettings settings) {
+    public GreedyGroupSearch(LlamaModel model, List<int[]> prompts, AttributionSettings settings) {
         if (settings.rMain() > prompts.size()) {
-            throw new dev.sahara.SaharaException("--rank " + settings.rMain() + " needs at least that many prompts, the dataset has " + prompts.size());
+            throw new SaharaException("--rank " + settings.rMain() + " needs at least that many prompts, the dataset has " + prompts.size());
         }
-        dev.sahara.llama.MemoryPlan.of(model.config(), prompts, settings.prefixReuse(), false, dev.sahara.llama.MemoryPlan.mappedBytes(model.checkpoint()))
+        MemoryPlan.of(model.config(), prompts, settings.prefixReuse(), false, MemoryPlan.mappedBytes(model.checkpoint()))
                 .check(Runtime.getRuntime().maxMemory());
         this.model = model;
         this.settings = settings;
         this.runner = new CandidateRunner(model, TokenBatch.pack(prompts), settings.prefixReuse());
         this.baseVectors = PrincipalAngles.leadingLeftSingularVectors(
-                runner.run(Ablation.none(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast(), settings.rMain());
+                runner.run(Ablation.none(), Forward.Outputs.FINAL_NORM_LAST).finalNormLast(), settings.rMain());
     }
 
     /** Whether a candidate's forward starts at its own layer (it decides what a candidate costs, {@link Shard#cost}). */
@@ -50,13 +56,13 @@ public final class Sahara {
     public interface Memo {
         Memo NONE = new Memo() {
             @Override
-            public java.util.OptionalDouble known(int step, HeadId head) { return java.util.OptionalDouble.empty(); }
+            public OptionalDouble known(int step, HeadId head) { return OptionalDouble.empty(); }
 
             @Override
             public void finished(int step, HeadId head, double score) {}
         };
 
-        java.util.OptionalDouble known(int step, HeadId head);
+        OptionalDouble known(int step, HeadId head);
 
         void finished(int step, HeadId head, double score);
     }
@@ -77,9 +83,9 @@ public final class Sahara {
         return score(group, step, id -> owner[id.layer()][id.head()] == shard.index(), memo, progress);
     }
 
-    private double[][] score(List<HeadId> group, int step, java.util.function.Predicate<HeadId> include, Memo memo, Progress progress) {
+    private double[][] score(List<HeadId> group, int step, Predicate<HeadId> include, Memo memo, Progress progress) {
         ModelConfig c = model.config();
-        Ablation base = Ablation.of(group, settings.mode(), settings.epsilon());
+        Ablation base = Ablation.of(group, settings.candidate());
         double[][] scores = new double[c.numLayers()][c.numHeads()];
         int total = 0, done = 0;
         for (int l = 0; l < c.numLayers(); l++) for (int h = 0; h < c.numHeads(); h++) if (!group.contains(new HeadId(l, h)) && include.test(new HeadId(l, h))) total++;
@@ -90,11 +96,11 @@ public final class Sahara {
                     scores[l][h] = Double.NaN;
                     continue;
                 }
-                java.util.OptionalDouble known = memo.known(step, id);
+                OptionalDouble known = memo.known(step, id);
                 if (known.isPresent()) {
                     scores[l][h] = known.getAsDouble();
                 } else {
-                    float[][] states = runner.runCandidate(base, id, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST).finalNormLast();
+                    float[][] states = runner.runCandidate(base, id, settings.candidate(), Forward.Outputs.FINAL_NORM_LAST).finalNormLast();
                     scores[l][h] = PrincipalAngles.angleDegrees(baseVectors, PrincipalAngles.leadingLeftSingularVectors(states, settings.rMain()));
                     memo.finished(step, id, scores[l][h]);
                 }
@@ -110,16 +116,16 @@ public final class Sahara {
      */
     public double timeCandidate(HeadId head) {
         Ablation none = Ablation.none();
-        runner.runCandidate(none, head, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST);
+        runner.runCandidate(none, head, settings.candidate(), Forward.Outputs.FINAL_NORM_LAST);
         long t0 = System.nanoTime();
-        runner.runCandidate(none, head, settings.mode(), settings.epsilon(), LlamaModel.Outputs.FINAL_NORM_LAST);
+        runner.runCandidate(none, head, settings.candidate(), Forward.Outputs.FINAL_NORM_LAST);
         return (System.nanoTime() - t0) / 1e9;
     }
 
     /** Refuses a group size outside 1..layers·heads. */
     public static void checkGroupSize(ModelConfig c, int steps) {
         if (steps < 1 || steps > c.numLayers() * c.numHeads()) {
-            throw new dev.sahara.SaharaException("--group-size must be in 1.." + c.numLayers() * c.numHeads() + ", got " + steps);
+            throw new SaharaException("--group-size must be in 1.." + c.numLayers() * c.numHeads() + ", got " + steps);
         }
     }
 
@@ -162,7 +168,7 @@ public final class Sahara {
      * The group after {@code steps} steps, picked from scores already known to {@code known} (a merged log of every
      * shard of those steps); no forward runs. Refuses a step with a candidate missing.
      */
-    public static List<HeadId> replay(int layers, int heads, int steps, Memo known, java.util.function.BiFunction<Integer, HeadId, String> missing) {
+    public static List<HeadId> replay(int layers, int heads, int steps, Memo known, BiFunction<Integer, HeadId, String> missing) {
         List<HeadId> group = new ArrayList<>();
         for (int step = 1; step <= steps; step++) {
             double[][] scores = new double[layers][heads];
@@ -173,8 +179,8 @@ public final class Sahara {
                         scores[l][h] = Double.NaN;
                         continue;
                     }
-                    java.util.OptionalDouble v = known.known(step, id);
-                    if (v.isEmpty()) throw new dev.sahara.SaharaException(missing.apply(step, id));
+                    OptionalDouble v = known.known(step, id);
+                    if (v.isEmpty()) throw new SaharaException(missing.apply(step, id));
                     scores[l][h] = v.getAsDouble();
                 }
             }
