@@ -3,7 +3,6 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.AblationMode;
-import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Progress;
 import dev.sahara.attribution.QueryShips;
@@ -13,7 +12,6 @@ import dev.sahara.model.Json;
 import dev.sahara.report.ResultFiles;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** Helpers shared by the analysis commands (ships, ships-asr, course-correction). */
@@ -44,17 +42,6 @@ final class AnalysisSupport {
 
     /** "greedy" or "top5": the short name used in file names. */
     static String shortName(Sampler s) { return s.greedy() ? "greedy" : "top" + s.topK(); }
-
-    /** The k best heads of one matrix, best first; ties go to the lower (layer, head). */
-    static List<HeadId> topHeads(double[][] scores, int k) {
-        List<HeadId> all = new ArrayList<>();
-        for (int l = 0; l < scores.length; l++) for (int h = 0; h < scores[l].length; h++) all.add(new HeadId(l, h));
-        all.sort((a, b) -> {
-            int c = Double.compare(scores[b.layer()][b.head()], scores[a.layer()][a.head()]);
-            return c != 0 ? c : a.compareTo(b);
-        });
-        return List.copyOf(all.subList(0, Math.min(k, all.size())));
-    }
 
     /**
      * Writes one decoding's responses to {@code responses_{variant}_{decoding}.jsonl} in {@code out} and completes

@@ -168,7 +168,6 @@ public final class AttributeCommand implements Callable<Integer> {
                 so.put("score", s.pickedScore());
                 so.set("scores", ScoreTables.toJson(s.scores()));
             }
-            Set<String> groupLabels = result.group().stream().map(HeadId::label).collect(Collectors.toCollection(LinkedHashSet::new));
 
             AsrEvaluation.Result before = null, after = null;
             if (!noAsr) {
@@ -202,9 +201,9 @@ public final class AttributeCommand implements Callable<Integer> {
                 tables.add(s.scores());
                 Heatmap.write(out.resolve("heatmap_step" + s.index() + ".png"),
                         "Sahara step " + s.index() + ": angle (deg) with " + (s.groupBefore().isEmpty() ? "" : s.groupBefore() + " + ") + "head ablated",
-                        s.scores(), Set.of(s.picked().label()));
+                        s.scores(), Set.of(s.picked()));
             }
-            Heatmap.write(out.resolve("heatmap.png"), "Sahara step 1: angle (deg) per head; framed: the group", result.steps().get(0).scores(), groupLabels);
+            Heatmap.write(out.resolve("heatmap.png"), "Sahara step 1: angle (deg) per head; framed: the group", result.steps().get(0).scores(), new LinkedHashSet<>(result.group()));
             ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(columns, tables));
             ResultFiles.writeJson(out.resolve("attribution.json"), o);
             ResultFiles.writeString(out.resolve("report.md"), markdown(w, result, before, after));
@@ -213,7 +212,7 @@ public final class AttributeCommand implements Callable<Integer> {
             if (json) {
                 pw.println(o.toString());
             } else {
-                pw.println("group: " + String.join(", ", groupLabels));
+                pw.println("group: " + result.group().stream().map(HeadId::label).collect(Collectors.joining(", ")));
                 if (before != null) pw.printf(Locale.ROOT, "ASR before: %.3f (%d/%d)  after: %.3f (%d/%d)%n", before.asr(), before.harmful(),
                         before.responses().size(), after.asr(), after.harmful(), after.responses().size());
                 pw.println("results: " + out.toAbsolutePath());

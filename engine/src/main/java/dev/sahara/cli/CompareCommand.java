@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
 import dev.sahara.model.Json;
 import dev.sahara.report.HeadComparison;
 import dev.sahara.report.Heatmap;
@@ -86,7 +87,7 @@ public final class CompareCommand implements Callable<Integer> {
         o.put("pearson", HeadComparison.pearson(a.table(), b.table()));
         o.put("correlation_note", "over the heads both runs score (null/NaN skipped); Spearman = Pearson of average ranks; NaN when a table is constant");
         ArrayNode top = o.putArray("top_k");
-        Set<String> marked = new LinkedHashSet<>();
+        Set<HeadId> marked = new LinkedHashSet<>();
         StringBuilder summary = new StringBuilder();
         int maxK = ks.getLast();
         for (int k : ks) {
@@ -100,8 +101,8 @@ public final class CompareCommand implements Callable<Integer> {
             t.set("common", strings(ov.common()));
             summary.append(String.format(Locale.ROOT, "top-%d: overlap %d, Jaccard %.3f%n", k, ov.common().size(), ov.jaccard()));
             if (k == maxK) {
-                marked.addAll(ov.topA());
-                marked.addAll(ov.topB());
+                marked.addAll(ScoreTables.topHeads(a.table(), k));
+                marked.addAll(ScoreTables.topHeads(b.table(), k));
             }
         }
         o.set("scores_a", ScoreTables.toJson(a.table()));
@@ -112,9 +113,9 @@ public final class CompareCommand implements Callable<Integer> {
         ScatterPlot.write(out.resolve("scatter.png"), "Head scores: A vs B (Spearman " + String.format(Locale.ROOT, "%.3f", o.get("spearman").asDouble()) + ")",
                 CompareAxes.title("A", axis, a.kind()), CompareAxes.title("B", axis, b.kind()), axes(a.table()), axes(b.table()), marked);
         Heatmap.write(out.resolve("heatmap_a.png"), "A: " + a.kind() + " (top-" + maxK + " of A framed)", a.table(),
-                new LinkedHashSet<>(HeadComparison.top(a.table(), maxK)));
+                new LinkedHashSet<>(ScoreTables.topHeads(a.table(), maxK)));
         Heatmap.write(out.resolve("heatmap_b.png"), "B: " + b.kind() + " (top-" + maxK + " of B framed)", b.table(),
-                new LinkedHashSet<>(HeadComparison.top(b.table(), maxK)));
+                new LinkedHashSet<>(ScoreTables.topHeads(b.table(), maxK)));
         ResultFiles.writeJson(out.resolve("compare.json"), o);
         PrintWriter pw = spec.commandLine().getOut();
         if (json) pw.println(o);

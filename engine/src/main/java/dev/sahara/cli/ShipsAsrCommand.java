@@ -9,6 +9,7 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.llama.Sampler;
 import dev.sahara.report.ResultFiles;
+import dev.sahara.report.ScoreTables;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -93,7 +94,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             double[][][] scores = AnalysisSupport.queryShips(w, sm, shipsEpsilon, officialKl, new StderrProgress(err, "ships"));
             double shipsSeconds = (System.nanoTime() - t0) / 1e9;
             List<List<HeadId>> top = new ArrayList<>();
-            for (double[][] s : scores) top.add(AnalysisSupport.topHeads(s, maxK));
+            for (double[][] s : scores) top.add(ScoreTables.topHeads(s, maxK));
 
             ObjectNode o = w.metadata("ships-asr");
             ObjectNode so = o.putObject("ships");

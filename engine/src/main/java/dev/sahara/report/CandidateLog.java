@@ -9,6 +9,7 @@ import dev.sahara.model.Json;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -291,7 +292,7 @@ public final class CandidateLog implements Sahara.Memo, AutoCloseable {
             md.update(ByteBuffer.allocate(8).putLong(size).flip());
             long headerLen = 0;
             if (size >= 8) {
-                ByteBuffer b = ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
                 ch.read(b, 0);
                 headerLen = Math.max(0, Math.min(b.flip().getLong(), size - 8));
             }
