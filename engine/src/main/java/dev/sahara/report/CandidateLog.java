@@ -37,6 +37,8 @@ import java.util.stream.Stream;
  */
 public final class CandidateLog implements Sahara.Memo, AutoCloseable {
     public static final String FILE = "candidates.jsonl";
+    /** What a finished shard writes next to its log: {@code merge} and the schedulers take it as "this shard is complete" (docs/SCALE.md). */
+    public static final String SHARD_DONE = "shard.json";
     private static final int VERSION = 1;
 
     private final Path file;

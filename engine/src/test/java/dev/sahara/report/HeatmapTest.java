@@ -1,12 +1,11 @@
 package dev.sahara.report;
 
-import dev.sahara.ablate.HeadId;
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.imageio.ImageIO;
-import java.awt.Color;
 import java.awt.Dimension;
 import java.awt.image.BufferedImage;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.sahara.report;
 
-import dev.sahara.ablate.HeadId;
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
