@@ -94,6 +94,7 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        angle.rank();   // a bad --rank is the first error reported
         if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
         asr.check();
         AttributionSettings attribution = candidate.settings(angle);
