@@ -2,16 +2,20 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.ablate.Ablation;
+import dev.sahara.cli.options.AblationOptions;
+import dev.sahara.cli.options.AsrOptions;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.eval.AsrEvaluation;
 import dev.sahara.llama.Sampler;
+import dev.sahara.report.AsrReport;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -28,37 +32,26 @@ public final class AsrCommand implements Callable<Integer> {
     @Mixin
     AsrOptions asr;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/asr", description = "Output folder (asr.json, responses.jsonl). Default: ${DEFAULT-VALUE}.")
-    Path out;
-
     @Mixin
-    ForceOption force;
-
-    @Option(names = "--json", description = "Print asr.json to stdout instead of the summary.")
-    boolean json;
+    OutputOptions output = new OutputOptions("asr.json, responses.jsonl", "Print asr.json to stdout instead of the summary.");
 
     @Override
     public Integer call() {
-        AsrSettings asrSettings = asr.settings();
+        AsrOptions.Settings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
-        PrintWriter err = spec.commandLine().getErr();
-        Path out = OutputFolder.claim(spec, "asr", this.out, null, force.force);
+        Path out = output.claim();
         try (Workload w = workload.load()) {
-            Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
+            Ablation a = ablation.ablation(w.model().config());
             asrSettings.checkFits(w, 0);
             long t0 = System.nanoTime();
-            AsrEvaluation.Result r = asrSettings.run(w, a, sampler, new StderrProgress(err, "asr"));
-            ObjectNode o = w.metadata("asr");
+            AsrEvaluation.Result r = asrSettings.run(w, a, sampler, StderrProgress.of(spec, "asr"));
+            ObjectNode o = w.header().json("asr");
             o.setAll(asrSettings.describe(sampler));
             o.setAll(AsrReport.summary(r, a, "responses.jsonl"));
             ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("asr", w, (System.nanoTime() - t0) / 1e9));
             AsrReport.writeJsonl(out.resolve("responses.jsonl"), r);
             ResultFiles.writeJson(out.resolve("asr.json"), o);
-            PrintWriter pw = spec.commandLine().getOut();
-            if (json) pw.println(o);
-            else pw.printf(Locale.ROOT, "ASR: %.3f (%d/%d harmful) with ablation %s%nresults: %s%n", r.asr(), r.harmful(), r.responses().size(), a,
-                    out.toAbsolutePath());
-            pw.flush();
+            output.print(o, String.format(Locale.ROOT, "ASR: %.3f (%d/%d harmful) with ablation %s%n", r.asr(), r.harmful(), r.responses().size(), a));
         }
         return 0;
     }

@@ -5,32 +5,33 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
-import dev.sahara.eval.AsrEvaluation;
+import dev.sahara.cli.options.AngleOptions;
+import dev.sahara.cli.options.AsrOptions;
+import dev.sahara.cli.options.CandidateOptions;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.PlotOptions;
+import dev.sahara.cli.options.ShardOption;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.llama.Sampler;
 import dev.sahara.model.Json;
+import dev.sahara.report.AttributionReport;
 import dev.sahara.report.CandidateLog;
-import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
-import dev.sahara.report.ScoreTables;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 /**
  * {@code attribute}: Sahara (Algorithm 1) on a dataset — the group of heads whose joint ablation moves the
@@ -62,26 +63,21 @@ public final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--group-size", paramLabel = "S", defaultValue = "3", description = "Heads in the group (Sahara steps). Default: ${DEFAULT-VALUE}.")
     int groupSize;
 
-    @Option(names = "--asr-epsilon", paramLabel = "E", defaultValue = "1e-10", description = "ε of the ablated model when measuring ASR. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--asr-epsilon", paramLabel = "E", defaultValue = Epsilon.EVALUATION_TEXT,
+            description = "ε of the ablated model when measuring ASR. Default: ${DEFAULT-VALUE}.")
     float asrEpsilon;
 
     @Option(names = "--no-asr", description = "Skip the ASR measurement.")
     boolean noAsr;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/attribute", description = "Output folder. Default: ${DEFAULT-VALUE}.")
-    Path out;
-
     @Mixin
-    ForceOption force;
+    OutputOptions output = new OutputOptions(null, "Print attribution.json to stdout instead of the summary.");
     @Mixin
     PlotOptions plot;
 
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue the interrupted run in DIR (its candidates.jsonl), with the same options; "
             + "the result is the same as an uninterrupted run's.")
     Path resume;
-
-    @Option(names = "--json", description = "Print attribution.json to stdout instead of the summary.")
-    boolean json;
 
     @Option(names = "--plan", description = "Print what a sharded run costs (candidates, forward tokens, memory and wall time per step on --shards N) and run nothing.")
     boolean plan;
@@ -98,13 +94,12 @@ public final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        int rank = angle.rank();
+        angle.rank();   // a bad --rank is the first error reported
         if (!(asrEpsilon >= 0)) throw new SaharaException("--asr-epsilon must be >= 0, got " + asrEpsilon);
         asr.check();
         AttributionSettings attribution = candidate.settings(angle);
-        AsrSettings asrSettings = asr.settings();
+        AsrOptions.Settings asrSettings = asr.settings();
         Sampler sampler = asr.sampling.sampler();
-        PrintWriter err = spec.commandLine().getErr();
         var parsed = spec.commandLine().getParseResult();
         for (String o : List.of("--shards", "--candidate-seconds", "--tokens-per-prompt")) {
             if (!plan && parsed.hasMatchedOption(o)) throw new SaharaException(o + " goes with --plan (a sharded run takes --shard K/N)");
@@ -119,7 +114,7 @@ public final class AttributeCommand implements Callable<Integer> {
             throw new SaharaException("--step " + shardStep + " needs --group-from DIR: the folder merge wrote from every shard of steps 1.." + (shardStep - 1));
         }
         if (shard != null && shardStep == 1 && groupFrom != null) throw new SaharaException("--group-from is for --step 2 and later (step 1 starts from the empty group)");
-        Path out = OutputFolder.claim(spec, "attribute", this.out, resume, force.force);
+        Path out = output.claim(resume);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             if (!noAsr) asrSettings.checkFits(w, 0);
@@ -142,47 +137,18 @@ public final class AttributeCommand implements Callable<Integer> {
             ObjectNode timingsFile;
             GreedyGroupSearch.checkGroupSize(w.model().config(), groupSize);
             GreedyGroupSearch sahara = new GreedyGroupSearch(w.model(), w.encoded(), attribution);
-            try (RunRecord.Logged log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
-                result = sahara.run(groupSize, log, new StderrProgress(err, "sahara"));
+            try (CandidateLog log = RunRecord.open(out, "attribute", logSettings, resume != null)) {
+                result = sahara.run(groupSize, log, StderrProgress.of(spec, "sahara"));
                 timingsFile = RunRecord.timings("attribute", w, log, resume != null);
             }
             long tSahara = System.nanoTime();
 
-            ObjectNode o = w.metadata("attribute");
-            ObjectNode a = o.putObject("attribution");
-            candidate.describe(a);
-            a.put("r_main", rank);
-            a.put("group_size", groupSize);
-            a.put("activations", "final-norm hidden state at the last prompt token");
-            a.put("score", "sum of principal angles (degrees) between the leading r_main left singular vectors, unablated vs ablated");
-            a.put("prefix_reuse", attribution.prefixReuse());
-            ArrayNode group = o.putArray("group");
-            result.group().forEach(h -> group.add(h.label()));
-            ArrayNode steps = o.putArray("steps");
-            for (GreedyGroupSearch.Step s : result.steps()) {
-                ObjectNode so = steps.addObject();
-                so.put("step", s.index());
-                ArrayNode before = so.putArray("group_before");
-                s.groupBefore().forEach(h -> before.add(h.label()));
-                so.put("picked", s.picked().label());
-                so.put("score", s.pickedScore());
-                so.set("scores", ScoreTables.toJson(s.scores()));
-            }
-            Set<String> groupLabels = result.group().stream().map(HeadId::label).collect(Collectors.toCollection(LinkedHashSet::new));
-
-            AsrEvaluation.Result before = null, after = null;
+            AttributionReport.Asr asrResult = null;
             if (!noAsr) {
                 Ablation groupAblation = Ablation.of(result.group(), new Ablation.Spec(AblationMode.UNDIFF_Q, asrEpsilon));
-                before = asrSettings.run(w, Ablation.none(), sampler, new StderrProgress(err, "asr before"));
-                after = asrSettings.run(w, groupAblation, sampler, new StderrProgress(err, "asr after"));
-                ObjectNode ao = o.putObject("asr");
-                ao.setAll(asrSettings.describe(sampler));
-                ao.put("ablation_mode", AblationMode.UNDIFF_Q.label);
-                ao.put("ablation_epsilon", asrEpsilon);
-                ao.set("before", AsrReport.summary(before, Ablation.none(), "responses_before.jsonl"));
-                ao.set("after", AsrReport.summary(after, groupAblation, "responses_after.jsonl"));
-                AsrReport.writeJsonl(out.resolve("responses_before.jsonl"), before);
-                AsrReport.writeJsonl(out.resolve("responses_after.jsonl"), after);
+                asrResult = new AttributionReport.Asr(asrSettings.describe(sampler), groupAblation,
+                        asrSettings.run(w, Ablation.none(), sampler, StderrProgress.of(spec, "asr before")),
+                        asrSettings.run(w, groupAblation, sampler, StderrProgress.of(spec, "asr after")));
             }
             long tEnd = System.nanoTime();
             ObjectNode timings = timingsFile.putObject("timings_seconds");
@@ -195,55 +161,9 @@ public final class AttributeCommand implements Callable<Integer> {
             result.steps().forEach(s -> stepSeconds.add(s.seconds()));
             ResultFiles.writeJson(out.resolve("timings.json"), timingsFile);
 
-            List<String> columns = new ArrayList<>();
-            List<double[][]> tables = new ArrayList<>();
-            for (GreedyGroupSearch.Step s : result.steps()) {
-                columns.add("step" + s.index());
-                tables.add(s.scores());
-                Heatmap.write(out.resolve("heatmap_step" + s.index() + ".png"),
-                        "Sahara step " + s.index() + ": angle (deg) with " + (s.groupBefore().isEmpty() ? "" : s.groupBefore() + " + ") + "head ablated",
-                        s.scores(), Set.of(s.picked().label()));
-            }
-            Heatmap.write(out.resolve("heatmap.png"), "Sahara step 1: angle (deg) per head; framed: the group", result.steps().get(0).scores(), groupLabels);
-            ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(columns, tables));
-            ResultFiles.writeJson(out.resolve("attribution.json"), o);
-            ResultFiles.writeString(out.resolve("report.md"), markdown(w, result, before, after));
-
-            PrintWriter pw = spec.commandLine().getOut();
-            if (json) {
-                pw.println(o.toString());
-            } else {
-                pw.println("group: " + String.join(", ", groupLabels));
-                if (before != null) pw.printf(Locale.ROOT, "ASR before: %.3f (%d/%d)  after: %.3f (%d/%d)%n", before.asr(), before.harmful(),
-                        before.responses().size(), after.asr(), after.harmful(), after.responses().size());
-                pw.println("results: " + out.toAbsolutePath());
-            }
-            pw.flush();
+            AttributionReport.Run run = new AttributionReport.Run(w.header(), attribution, groupSize, asrEpsilon, result, asrResult);
+            output.print(AttributionReport.write(out, run), AttributionReport.summary(run));
         }
         return 0;
-    }
-
-    private String markdown(Workload w, GreedyGroupSearch.Result r, AsrEvaluation.Result before, AsrEvaluation.Result after) {
-        StringBuilder sb = new StringBuilder("# Sahara attribution\n\n");
-        sb.append("| setting | value |\n|---|---|\n");
-        sb.append("| model | `").append(w.modelOptions().model).append("` (").append(w.model().config().architecture()).append(", ")
-                .append(w.model().config().numLayers()).append(" layers × ").append(w.model().config().numHeads()).append(" heads) |\n");
-        sb.append("| dataset | ").append(w.dataset().source()).append(" |\n");
-        sb.append("| prompt format | ").append(w.format().label()).append(" |\n");
-        sb.append("| ablation | ").append(candidate.mode()).append(candidate.mode().usesEpsilon() ? ", ε = " + candidate.epsilon() : "").append(" (ASR: undiff-q, ε = ").append(asrEpsilon).append(") |\n");
-        sb.append("| r_main | ").append(angle.rank()).append(" |\n| group size | ").append(groupSize).append(" |\n");
-        sb.append("| engine | ").append(EngineVersion.version()).append(" (").append(EngineVersion.gitCommit()).append(") |\n\n");
-        sb.append("## Group found\n\n");
-        for (GreedyGroupSearch.Step s : r.steps()) {
-            sb.append(String.format(Locale.ROOT, "%d. **%s** — angle %.4f° (top candidates: %s)%n", s.index(), s.picked().label(), s.pickedScore(),
-                    String.join(", ", ScoreTables.top(s.scores(), 5))));
-        }
-        if (before != null) {
-            sb.append(String.format(Locale.ROOT, "%n## Attack success rate%n%n| | ASR | harmful / n |%n|---|---|---|%n| before | %.3f | %d / %d |%n| after ablating the group | %.3f | %d / %d |%n",
-                    before.asr(), before.harmful(), before.responses().size(), after.asr(), after.harmful(), after.responses().size()));
-        }
-        sb.append("\n![heatmap](heatmap.png)\n\nFiles: `attribution.json`, `heads.csv`, `heatmap.png`, `heatmap_step*.png`")
-                .append(before != null ? ", `responses_before.jsonl`, `responses_after.jsonl`" : "").append(".\n");
-        return sb.toString();
     }
 }

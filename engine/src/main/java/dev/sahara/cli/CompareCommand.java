@@ -4,10 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.cli.options.NumberLists;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.PlotOptions;
 import dev.sahara.model.Json;
 import dev.sahara.report.HeadComparison;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
+import dev.sahara.report.ResultHeader;
 import dev.sahara.report.ScatterPlot;
 import dev.sahara.report.ScoreTables;
 import picocli.CommandLine.Command;
@@ -17,7 +22,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -48,16 +52,10 @@ public final class CompareCommand implements Callable<Integer> {
             description = "Scatter axes: rank (each head's rank in its run, 1 = lowest; what Spearman correlates), linear, or log (log10 of the score; scores <= 0 left out). Default: ${DEFAULT-VALUE}.")
     String scatter;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/compare", description = "Output folder (compare.json, scatter.png, heatmap_a.png, heatmap_b.png). Default: ${DEFAULT-VALUE}.")
-    Path out;
-
     @Mixin
-    ForceOption force;
+    OutputOptions output = new OutputOptions("compare.json, scatter.png, heatmap_a.png, heatmap_b.png", "Print compare.json to stdout instead of the summary.");
     @Mixin
     PlotOptions plot;
-
-    @Option(names = "--json", description = "Print compare.json to stdout instead of the summary.")
-    boolean json;
 
     /** One run's score table and where it came from. */
     record Scores(Path file, String command, String kind, JsonNode header, double[][] table) {}
@@ -65,7 +63,7 @@ public final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (!List.of("rank", "linear", "log").contains(scatter)) throw new SaharaException("--scatter must be rank, linear or log, got '" + scatter + "'");
-        List<Integer> ks = AnalysisSupport.intList("--top", tops);
+        List<Integer> ks = NumberLists.parse("--top", tops);
         if (ks.getFirst() < 1) throw new SaharaException("--top: k must be >= 1");
         if (step < 1) throw new SaharaException("--step must be >= 1, got " + step);
         Scores a = read(runA, step), b = read(runB, step);
@@ -73,10 +71,8 @@ public final class CompareCommand implements Callable<Integer> {
             throw new SaharaException("the runs have different shapes: " + a.table().length + "×" + a.table()[0].length + " (" + a.file() + ") vs "
                     + b.table().length + "×" + b.table()[0].length + " (" + b.file() + ")");
         }
-        Path out = OutputFolder.claim(spec, "compare", this.out, null, force.force);
-        ObjectNode o = Json.MAPPER.createObjectNode();
-        o.put("command", "compare");
-        o.set("engine", EngineVersion.describe());
+        Path out = output.claim();
+        ObjectNode o = ResultHeader.start("compare");
         o.set("a", describe(a));
         o.set("b", describe(b));
         o.put("step", step);
@@ -86,7 +82,7 @@ public final class CompareCommand implements Callable<Integer> {
         o.put("pearson", HeadComparison.pearson(a.table(), b.table()));
         o.put("correlation_note", "over the heads both runs score (null/NaN skipped); Spearman = Pearson of average ranks; NaN when a table is constant");
         ArrayNode top = o.putArray("top_k");
-        Set<String> marked = new LinkedHashSet<>();
+        Set<HeadId> marked = new LinkedHashSet<>();
         StringBuilder summary = new StringBuilder();
         int maxK = ks.getLast();
         for (int k : ks) {
@@ -100,8 +96,8 @@ public final class CompareCommand implements Callable<Integer> {
             t.set("common", strings(ov.common()));
             summary.append(String.format(Locale.ROOT, "top-%d: overlap %d, Jaccard %.3f%n", k, ov.common().size(), ov.jaccard()));
             if (k == maxK) {
-                marked.addAll(ov.topA());
-                marked.addAll(ov.topB());
+                marked.addAll(ScoreTables.topHeads(a.table(), k));
+                marked.addAll(ScoreTables.topHeads(b.table(), k));
             }
         }
         o.set("scores_a", ScoreTables.toJson(a.table()));
@@ -112,14 +108,11 @@ public final class CompareCommand implements Callable<Integer> {
         ScatterPlot.write(out.resolve("scatter.png"), "Head scores: A vs B (Spearman " + String.format(Locale.ROOT, "%.3f", o.get("spearman").asDouble()) + ")",
                 CompareAxes.title("A", axis, a.kind()), CompareAxes.title("B", axis, b.kind()), axes(a.table()), axes(b.table()), marked);
         Heatmap.write(out.resolve("heatmap_a.png"), "A: " + a.kind() + " (top-" + maxK + " of A framed)", a.table(),
-                new LinkedHashSet<>(HeadComparison.top(a.table(), maxK)));
+                new LinkedHashSet<>(ScoreTables.topHeads(a.table(), maxK)));
         Heatmap.write(out.resolve("heatmap_b.png"), "B: " + b.kind() + " (top-" + maxK + " of B framed)", b.table(),
-                new LinkedHashSet<>(HeadComparison.top(b.table(), maxK)));
+                new LinkedHashSet<>(ScoreTables.topHeads(b.table(), maxK)));
         ResultFiles.writeJson(out.resolve("compare.json"), o);
-        PrintWriter pw = spec.commandLine().getOut();
-        if (json) pw.println(o);
-        else pw.print(String.format(Locale.ROOT, "Spearman %.3f over %d heads%n", o.get("spearman").asDouble(), paired) + summary + "results: " + out.toAbsolutePath() + "\n");
-        pw.flush();
+        output.print(o, String.format(Locale.ROOT, "Spearman %.3f over %d heads%n", o.get("spearman").asDouble(), paired) + summary);
         return 0;
     }
 

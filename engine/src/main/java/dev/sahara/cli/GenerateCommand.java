@@ -1,6 +1,10 @@
 package dev.sahara.cli;
 
 import dev.sahara.SaharaException;
+import dev.sahara.cli.options.AblationOptions;
+import dev.sahara.cli.options.ModelOptions;
+import dev.sahara.cli.options.PromptOptions;
+import dev.sahara.cli.options.SamplingOptions;
 import dev.sahara.llama.ContextLimit;
 import dev.sahara.llama.Generator;
 import dev.sahara.llama.LlamaModel;
@@ -8,11 +12,12 @@ import dev.sahara.llama.Sampler;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.model.Tokenizer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -39,16 +44,16 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxTokens < 0) throw new SaharaException("--max-tokens must be >= 0, got " + maxTokens);
-        dev.sahara.llama.Sampler sampler = sampling.sampler();   // sampling options are checked before anything is printed
+        Sampler sampler = sampling.sampler();   // sampling options are checked before anything is printed
         try (LlamaModel m = model.load(); Tokenizer tok = model.tokenizer()) {
             int[] ids = prompt.encode(PromptFormat.DIRECT, text, tok);
             if (spec.commandLine().getParseResult().hasMatchedOption("--max-tokens")) ContextLimit.checkMaxTokens(m.config(), maxTokens);   // the default is only capped
             ContextLimit.checkPrompt(m.config(), "--prompt", 0, ids.length);
-            java.io.PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = spec.commandLine().getOut();
             Tokenizer.IncrementalDecoder decoder = tok.newDecoder(true);
             for (int id : ids) out.print(decoder.append(id));
             Generator generator = new Generator(m);
-            generator.generate(List.of(ids), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON), maxTokens, sampler,
+            generator.generate(List.of(ids), ablation.ablation(m.config()), maxTokens, sampler,
                     tok.eosIds(), (seq, token) -> {
                         out.print(decoder.append(token));
                         out.flush();

@@ -1,16 +1,19 @@
 package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.cli.options.ModelOptions;
+import dev.sahara.llama.Weights;
+import dev.sahara.model.BuiltinModels;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.DType;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.model.TensorData;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.util.EnumMap;
 import java.util.Map;
@@ -57,7 +60,7 @@ public final class InspectCommand implements Callable<Integer> {
             if (model.attentionFrom != null) {
                 // the transplant source must exist and fit, as it must for every other command
                 try (Checkpoint at = Checkpoint.open(BuiltinModels.resolve(model.attentionFrom))) {
-                    dev.sahara.llama.Weights.checkSameShapes(c, at);
+                    Weights.checkSameShapes(c, at);
                 }
                 o.put("attention_from", model.attentionFrom);
             }

@@ -3,6 +3,10 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
+import dev.sahara.cli.options.AblationOptions;
+import dev.sahara.cli.options.ModelOptions;
+import dev.sahara.cli.options.PromptOptions;
+import dev.sahara.llama.ContextLimit;
 import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
@@ -11,10 +15,10 @@ import dev.sahara.model.PromptFormat;
 import dev.sahara.model.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -57,9 +61,8 @@ public final class LogitsCommand implements Callable<Integer> {
                 }
             }
             if (ids.length == 0) throw new SaharaException("no tokens to run");
-            dev.sahara.llama.ContextLimit.checkPrompt(m.config(), input.ids != null ? "--token-ids" : "--prompt", 0, ids.length);
-            float[] logits = m.forward(Forward.of(TokenBatch.pack(List.of(ids)), ablation.ablation(m.config(), AblationOptions.EVAL_EPSILON)))
-                    .lastLogits()[0];
+            ContextLimit.checkPrompt(m.config(), input.ids != null ? "--token-ids" : "--prompt", 0, ids.length);
+            float[] logits = m.forward(Forward.of(TokenBatch.pack(List.of(ids)), ablation.ablation(m.config()))).lastLogits()[0];
             ObjectNode o = Json.MAPPER.createObjectNode();
             ArrayNode t = o.putArray("token_ids");
             for (int id : ids) t.add(id);

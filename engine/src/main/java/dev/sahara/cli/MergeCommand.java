@@ -7,6 +7,7 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.OutputOptions;
 import dev.sahara.model.Json;
 import dev.sahara.report.CandidateLog;
 import dev.sahara.report.ResultFiles;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /**
@@ -39,7 +41,7 @@ import java.util.stream.Collectors;
  */
 @Command(name = "merge", description = "Merge the shard folders of a sharded sweep or attribute (every shard of steps 1..S) into RUN: the log of an unsharded run, "
         + "and, when every step is there, its result files.")
-public final class MergeCommand implements java.util.concurrent.Callable<Integer> {
+public final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -190,10 +192,8 @@ public final class MergeCommand implements java.util.concurrent.Callable<Integer
         PrintWriter err = spec.commandLine().getErr();
         String groupText = command.equals("attribute") ? "; group so far: " + labels(group) : "";
         if (lastStep < totalSteps || noFinish) {
-            pw.println("merged " + shards.size() + " shard(s), steps 1.." + lastStep + " of " + totalSteps + groupText
-                    + (lastStep < totalSteps ? "; next: the shards of step " + (lastStep + 1) + " with --group-from " + out : ""));
-            pw.println("results: " + out.toAbsolutePath());
-            pw.flush();
+            OutputOptions.printSummary(pw, "merged " + shards.size() + " shard(s), steps 1.." + lastStep + " of " + totalSteps + groupText
+                    + (lastStep < totalSteps ? "; next: the shards of step " + (lastStep + 1) + " with --group-from " + out : "") + "\n", out);
             return 0;
         }
         // every step is there: finish as the unsharded run would, from the merged log
@@ -205,7 +205,7 @@ public final class MergeCommand implements java.util.concurrent.Callable<Integer
         args.add(out.toString());
         err.println("merge: " + merged.size() + " candidates from " + shards.size() + " shard(s)" + groupText + "; finishing: " + String.join(" ", args));
         err.flush();
-        int code = SaharaCommand.newCommandLine(pw, err).execute(args.toArray(String[]::new));
+        int code = SaharaCommand.newCommandLine(pw, err, SaharaCommand.listener(spec)).execute(args.toArray(String[]::new));
         if (code != 0) return code;
         addShardTimings(shards);
         return 0;
@@ -250,9 +250,9 @@ public final class MergeCommand implements java.util.concurrent.Callable<Integer
         if (step < 1 || layers < 1 || heads < 1) throw SaharaException.inFile(file, "damaged shard identity " + shard);
         List<HeadId> before = new ArrayList<>();
         for (JsonNode h : shard.path("group_before")) before.add(HeadId.parse(h.asText()));
-        Path doneFile = dir.resolve(ShardRun.DONE_FILE);
+        Path doneFile = dir.resolve(CandidateLog.SHARD_DONE);
         if (!Files.isRegularFile(doneFile)) {
-            throw SaharaException.inFile(dir, "gap: shard " + id.label() + " of step " + step + " is not finished (no " + ShardRun.DONE_FILE
+            throw SaharaException.inFile(dir, "gap: shard " + id.label() + " of step " + step + " is not finished (no " + CandidateLog.SHARD_DONE
                     + "); run it again with --resume " + dir);
         }
         JsonNode done = Json.readObject(doneFile);

@@ -5,12 +5,16 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.ShardPlan;
+import dev.sahara.cli.options.ModelOptions;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.data.Dataset;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.model.SyntheticModels;
 import dev.sahara.model.Tokenizer;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,7 +103,7 @@ final class PlanReport {
         long sum = 0;
         try (var files = Files.list(dir)) {
             for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).toList()) sum += Files.size(f);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw SaharaException.inFile(dir, "cannot list: " + e.getMessage());
         }
         return sum > 0 ? sum : parameters(c) * 2;

@@ -2,6 +2,8 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.cli.options.ModelOptions;
+import dev.sahara.cli.options.PromptOptions;
 import dev.sahara.model.Json;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.model.Tokenizer;

@@ -1,12 +1,13 @@
 package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sahara.SaharaException;
 import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.model.BuiltinModels;
 import dev.sahara.model.Json;
 import dev.sahara.report.CandidateLog;
+import dev.sahara.report.EngineVersion;
 import dev.sahara.report.ResultFiles;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 
@@ -17,9 +18,6 @@ import java.nio.file.Path;
  * same inputs (wall-clock times, the thread count, how much a resume reused).
  */
 final class RunRecord {
-    /** A test hook: called after each finished candidate is logged (the resume test throws from it to "kill" a run). */
-    static volatile Runnable afterCandidate = null;
-
     /** When the running command started (set by SaharaCommand): timings.json's wall_seconds counts from here, loading included. */
     static final ThreadLocal<Long> STARTED = new ThreadLocal<>();
 
@@ -57,40 +55,11 @@ final class RunRecord {
         return s;
     }
 
-    /** The output folder: {@code --resume DIR} when given (then {@code --out}, if also given, must name the same folder). */
-    static Path outDir(CommandSpec spec, Path out, Path resume) {
-        if (resume == null) return out;
-        if (spec.commandLine().getParseResult().hasMatchedOption("--out") && !out.toAbsolutePath().normalize().equals(resume.toAbsolutePath().normalize())) {
-            throw new SaharaException("--out " + out + " and --resume " + resume + " name different folders; give only --resume DIR");
-        }
-        return resume;
-    }
-
-    /** Opens the folder's candidates log, fresh or resumed, with the hook the tests use. */
-    static Logged open(Path dir, String command, ObjectNode settings, boolean resume) {
+    /** Opens the folder's candidates log, fresh or resumed. */
+    static CandidateLog open(Path dir, String command, ObjectNode settings, boolean resume) {
         ResultFiles.prepareDir(dir);
         ResultFiles.removeStaleTemporaries(dir);
-        return new Logged(CandidateLog.open(dir, command, settings, resume));
-    }
-
-    /** The log, calling the test hook after each candidate. */
-    static final class Logged implements dev.sahara.attribution.GreedyGroupSearch.Memo, AutoCloseable {
-        final CandidateLog log;
-
-        Logged(CandidateLog log) { this.log = log; }
-
-        @Override
-        public java.util.OptionalDouble known(int step, dev.sahara.ablate.HeadId head) { return log.known(step, head); }
-
-        @Override
-        public void finished(int step, dev.sahara.ablate.HeadId head, double score) {
-            log.finished(step, head, score);
-            Runnable hook = afterCandidate;
-            if (hook != null) hook.run();
-        }
-
-        @Override
-        public void close() { log.close(); }
+        return CandidateLog.open(dir, command, settings, resume);
     }
 
     /** timings.json of a command that is not resumable. */
@@ -104,12 +73,12 @@ final class RunRecord {
     }
 
     /** timings.json: the run's wall-clock times, thread count and resume statistics. */
-    static ObjectNode timings(String command, Workload w, Logged log, boolean resumed) {
+    static ObjectNode timings(String command, Workload w, CandidateLog log, boolean resumed) {
         ObjectNode t = Json.MAPPER.createObjectNode();
         t.put("command", command);
         t.put("threads", w.modelOptions().threadCount());
         t.put("resumed", resumed);
-        t.put("candidates_from_log", log.log.reused());
+        t.put("candidates_from_log", log.reused());
         return t;
     }
 }

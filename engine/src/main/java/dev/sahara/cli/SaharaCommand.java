@@ -1,10 +1,19 @@
 package dev.sahara.cli;
 
 import dev.sahara.SaharaException;
-import picocli.CommandLine;
+import dev.sahara.attribution.Progress;
+import dev.sahara.cli.options.OutputFolder;
+import dev.sahara.cli.options.StatusLine;
+import dev.sahara.report.EngineVersion;
+import dev.sahara.report.Heatmap;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine;
 
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
 
 /** The top-level command: {@code java -jar engine.jar <command> ...}. One subcommand per file in this package. */
 @Command(name = "engine.jar", mixinStandardHelpOptions = true, versionProvider = SaharaCommand.Version.class,
@@ -16,6 +25,14 @@ public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
     public static final int EXIT_USAGE = 2;
 
+    /** Told every progress update of the commands, after the stderr line: a test's way to watch a run (or stop it after n candidates). */
+    private final Progress listener;
+
+    private SaharaCommand(Progress listener) { this.listener = listener; }
+
+    /** The listener of the command line {@code spec} runs in. */
+    static Progress listener(CommandSpec spec) { return ((SaharaCommand) spec.root().userObject()).listener; }
+
     @Override
     public void run() {
         throw new CommandLine.ParameterException(new CommandLine(this), "missing command: give one of "
@@ -23,14 +40,16 @@ public final class SaharaCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        var utf8 = java.nio.charset.StandardCharsets.UTF_8;
-        return newCommandLine(new PrintWriter(new java.io.OutputStreamWriter(System.out, utf8), true),
-                new PrintWriter(new java.io.OutputStreamWriter(System.err, utf8), true)).execute(args);
+        return newCommandLine(new PrintWriter(new OutputStreamWriter(System.out, UTF_8), true), new PrintWriter(new OutputStreamWriter(System.err, UTF_8), true))
+                .execute(args);
     }
 
     /** A command line whose errors are one line on {@code err} and exit code 2. */
-    public static CommandLine newCommandLine(PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new SaharaCommand());
+    public static CommandLine newCommandLine(PrintWriter out, PrintWriter err) { return newCommandLine(out, err, Progress.NONE); }
+
+    /** {@link #newCommandLine(PrintWriter, PrintWriter)}, with {@code listener} told every progress update. */
+    public static CommandLine newCommandLine(PrintWriter out, PrintWriter err, Progress listener) {
+        CommandLine cl = new CommandLine(new SaharaCommand(listener));
         for (CommandLine sub : cl.getSubcommands().values()) sub.getCommandSpec().mixinStandardHelpOptions(true); // --help, --version everywhere
         cl.registerConverter(Float.class, SaharaCommand::finiteFloat);
         cl.registerConverter(float.class, SaharaCommand::finiteFloat);
@@ -48,7 +67,7 @@ public final class SaharaCommand implements Runnable {
             } finally {
                 OutputFolder.releaseAll();   // the command's --out folder is free again, however it ended
                 StatusLine.clear();
-                dev.sahara.report.Heatmap.resetScale();
+                Heatmap.resetScale();
             }
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

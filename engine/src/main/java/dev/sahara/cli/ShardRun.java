@@ -2,15 +2,20 @@ package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.Workload;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
+import dev.sahara.report.CandidateLog;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Model.CommandSpec;
 
-import java.io.PrintWriter;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +32,6 @@ import java.util.Set;
  * per shard, which is what sharding costs over one run.
  */
 final class ShardRun {
-    static final String DONE_FILE = "shard.json";
     /** Options that name a shard's place or folder; the rest of its command line is the run's, and merge reuses it. */
     private static final Set<String> PLACE_OPTIONS = Set.of("--shard", "--step", "--group-from", "--out", "--resume");
 
@@ -55,15 +59,14 @@ final class ShardRun {
         ObjectNode settings = settings(runSettings, shard, step, groupBefore, c);
         int mine = shard.candidates(c.numLayers(), c.numHeads(), groupBefore, sahara.prefixReuse()).size();
         ObjectNode timings;
-        try (RunRecord.Logged log = RunRecord.open(out, command, settings, resume)) {
+        try (CandidateLog log = RunRecord.open(out, command, settings, resume)) {
             try {
                 // a shard.json left by an earlier run in this folder must not mark the new log complete (once the log is accepted)
-                java.nio.file.Files.deleteIfExists(out.resolve(DONE_FILE));
-            } catch (java.io.IOException e) {
-                throw dev.sahara.SaharaException.inFile(out.resolve(DONE_FILE), "cannot remove: " + e.getMessage());
+                Files.deleteIfExists(out.resolve(CandidateLog.SHARD_DONE));
+            } catch (IOException e) {
+                throw SaharaException.inFile(out.resolve(CandidateLog.SHARD_DONE), "cannot remove: " + e.getMessage());
             }
-            sahara.scoreShard(groupBefore, step, shard, log, new StderrProgress(spec.commandLine().getErr(),
-                    command + " step " + step + " shard " + shard.label()));
+            sahara.scoreShard(groupBefore, step, shard, log, StderrProgress.of(spec, command + " step " + step + " shard " + shard.label()));
             timings = RunRecord.timings(command, w, log, resume);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -82,12 +85,10 @@ final class ShardRun {
         done.put("candidates", mine);
         ArrayNode args = done.putArray("args");
         runArguments(spec).forEach(args::add);
-        ResultFiles.writeJson(out.resolve(DONE_FILE), done);
+        ResultFiles.writeJson(out.resolve(CandidateLog.SHARD_DONE), done);
 
-        PrintWriter pw = spec.commandLine().getOut();
-        pw.printf("%s step %d shard %s: %d candidates scored; merge every shard with: merge SHARD_DIR... --out RUN%n", command, step, shard.label(), mine);
-        pw.println("results: " + out.toAbsolutePath());
-        pw.flush();
+        OutputOptions.printSummary(spec.commandLine().getOut(),
+                String.format("%s step %d shard %s: %d candidates scored; merge every shard with: merge SHARD_DIR... --out RUN%n", command, step, shard.label(), mine), out);
         return 0;
     }
 

@@ -5,17 +5,30 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.attribution.AttributionSettings;
+import dev.sahara.attribution.QueryShips;
+import dev.sahara.cli.options.AblationOptions;
+import dev.sahara.cli.options.AsrOptions;
+import dev.sahara.cli.options.CandidateOptions;
+import dev.sahara.cli.options.NumberLists;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.ResponsePrefix;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.llama.Sampler;
+import dev.sahara.report.AsrReport;
 import dev.sahara.report.ResultFiles;
+import dev.sahara.report.ScoreTables;
+import dev.sahara.report.ShipsReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,10 +52,13 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             description = "Numbers of top heads to ablate per prompt (0 = no ablation, the baseline). Default: ${DEFAULT-VALUE}.")
     String ks;
 
+    // Its own ablation options, not CandidateOptions and AblationOptions: picocli cannot rename a mixin's options, and
+    // scripts use --ships-ablation/--ships-epsilon; the evaluation side has no --ablate (each prompt's own top-k heads
+    // are ablated) and its mode defaults to the scoring mode. The checks and defaults are the mixins'.
     @Option(names = "--ships-ablation", paramLabel = "MODE", defaultValue = "undiff-q", description = "Ablation used to score heads (Ships). Default: ${DEFAULT-VALUE}.")
     String shipsMode;
 
-    @Option(names = "--ships-epsilon", paramLabel = "E", defaultValue = "1e-5", description = "ε when scoring heads. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--ships-epsilon", paramLabel = "E", defaultValue = Epsilon.CANDIDATE_TEXT, description = "ε when scoring heads. Default: ${DEFAULT-VALUE}.")
     float shipsEpsilon;
 
     @Option(names = "--official-kl", description = "KL as the official code computes it (+1e-12, no renormalisation).")
@@ -51,7 +67,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
     @Option(names = "--ablation", paramLabel = "MODE", description = "Ablation applied while generating. Default: the --ships-ablation mode.")
     String evalMode;
 
-    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-10", description = "ε while generating. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--epsilon", paramLabel = "E", defaultValue = Epsilon.EVALUATION_TEXT, description = "ε while generating. Default: ${DEFAULT-VALUE}.")
     float evalEpsilon;
 
     @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA.")
@@ -60,27 +76,20 @@ public final class ShipsAsrCommand implements Callable<Integer> {
     @Option(names = "--response-prefix", paramLabel = "TEXT", description = "Force the response to start with TEXT (course correction, e.g. \"Sure, here is\").")
     String responsePrefix;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/ships-asr", description = "Output folder (ships_asr.json, responses_k{K}_{decoding}.jsonl). Default: ${DEFAULT-VALUE}.")
-    Path out;
-
     @Mixin
-    ForceOption force;
-
-    @Option(names = "--json", description = "Print ships_asr.json to stdout instead of the summary.")
-    boolean json;
+    OutputOptions output = new OutputOptions("ships_asr.json, responses_k{K}_{decoding}.jsonl", "Print ships_asr.json to stdout instead of the summary.");
 
     @Override
     public Integer call() {
         asr.check();
-        List<Integer> kList = AnalysisSupport.intList("--k", ks);
+        List<Integer> kList = NumberLists.parse("--k", ks);
         AblationMode sm = AblationMode.parse(shipsMode);
         AblationMode em = evalMode == null ? sm : AblationMode.parse(evalMode);
         AblationOptions.checkEpsilon("--ships-epsilon", shipsEpsilon);
         AblationOptions.checkEpsilon("--epsilon", evalEpsilon);
-        AsrSettings asrSettings = asr.settings();
-        List<Sampler> samplers = AnalysisSupport.samplers(asr.sampling);
-        PrintWriter err = spec.commandLine().getErr();
-        Path out = OutputFolder.claim(spec, "ships-asr", this.out, null, force.force);
+        AsrOptions.Settings asrSettings = asr.settings();
+        List<Sampler> samplers = asr.sampling.samplers();
+        Path out = output.claim();
         try (Workload w = workload.load()) {
             var c = w.model().config();
             int maxK = kList.getLast();
@@ -90,16 +99,16 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             ResponsePrefix prefix = ResponsePrefix.encode(responsePrefix, w.tokenizer());
             asrSettings.checkFits(w, prefix.ids().length);
             long t0 = System.nanoTime();
-            double[][][] scores = AnalysisSupport.queryShips(w, sm, shipsEpsilon, officialKl, new StderrProgress(err, "ships"));
+            double[][][] scores = QueryShips.compute(w.model(), w.encoded(), AttributionSettings.queryLevel(sm, shipsEpsilon, officialKl), StderrProgress.of(spec, "ships"));
             double shipsSeconds = (System.nanoTime() - t0) / 1e9;
             List<List<HeadId>> top = new ArrayList<>();
-            for (double[][] s : scores) top.add(AnalysisSupport.topHeads(s, maxK));
+            for (double[][] s : scores) top.add(ScoreTables.topHeads(s, maxK));
 
-            ObjectNode o = w.metadata("ships-asr");
+            ObjectNode o = w.header().json("ships-asr");
             ObjectNode so = o.putObject("ships");
             so.put("mode", sm.label);
             so.put("epsilon", shipsEpsilon);
-            AnalysisSupport.describeQueryShips(so, officialKl);
+            ShipsReport.describeScore(so, officialKl);
             so.put("ranking", "per prompt, heads by descending KL; ties to the lower (layer, head)");
             ObjectNode eo = o.putObject("eval_ablation");
             eo.put("mode", em.label);
@@ -110,17 +119,17 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             kList.forEach(ko::add);
 
             ArrayNode results = o.putArray("results");
-            PrintWriter pw = spec.commandLine().getOut();
-            StringBuilder summary = new StringBuilder("k  " + String.join("  ", samplers.stream().map(AnalysisSupport::shortName).toList()) + "\n");
+            StringBuilder summary = new StringBuilder("ASR by k (own top-k heads per prompt, " + em.label + " ε=" + evalEpsilon + "):\n");
+            summary.append("k  " + String.join("  ", samplers.stream().map(AsrReport::shortName).toList()) + "\n");
             double[][] asrTable = new double[kList.size()][samplers.size()];
             for (int ki = 0; ki < kList.size(); ki++) {
                 int k = kList.get(ki);
                 List<Ablation> per = new ArrayList<>();
-                for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, k), new Ablation.Spec(em, evalEpsilon)).checkIn(c, allowGroupedKv));
+                for (List<HeadId> t : top) per.add(Ablation.of(t.subList(0, Math.min(k, t.size())), new Ablation.Spec(em, evalEpsilon)).checkIn(c, allowGroupedKv));
                 for (int si = 0; si < samplers.size(); si++) {
                     Sampler s = samplers.get(si);
-                    PerPromptAsr.Result r = asrSettings.runPerPrompt(w, per, prefix, s, new StderrProgress(err, "k=" + k + " " + AnalysisSupport.shortName(s)));
-                    AnalysisSupport.writeResponses(out, "k" + k, s, r, results.addObject().put("k", k));
+                    PerPromptAsr.Result r = asrSettings.runPerPrompt(w, per, prefix, s, StderrProgress.of(spec, "k=" + k + " " + AsrReport.shortName(s)));
+                    AsrReport.writeResponses(out, "k" + k, s, r, results.addObject().put("k", k));
                     asrTable[ki][si] = r.asr();
                 }
                 summary.append(k);
@@ -140,9 +149,7 @@ public final class ShipsAsrCommand implements Callable<Integer> {
             ObjectNode timings = RunRecord.simpleTimings("ships-asr", w, (System.nanoTime() - t0) / 1e9);
             ((ObjectNode) timings.get("timings_seconds")).put("ships", shipsSeconds);
             ResultFiles.writeJson(out.resolve("timings.json"), timings);
-            if (json) pw.println(o);
-            else pw.print("ASR by k (own top-k heads per prompt, " + em.label + " ε=" + evalEpsilon + "):\n" + summary + "results: " + out.toAbsolutePath() + "\n");
-            pw.flush();
+            output.print(o, summary.toString());
         }
         return 0;
     }

@@ -1,25 +1,29 @@
 package dev.sahara.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
-import dev.sahara.report.Heatmap;
+import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.CandidateOptions;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.PlotOptions;
+import dev.sahara.cli.options.ShardOption;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.report.ResultFiles;
-import dev.sahara.report.ScoreTables;
+import dev.sahara.report.ShipsReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code ships}: query-level Ships — for each prompt, KL(base ‖ head ablated) at the last prompt position for every head. */
@@ -38,16 +42,10 @@ public final class ShipsCommand implements Callable<Integer> {
     @Option(names = "--official-kl", description = "KL as the official code computes it (+1e-12 to both distributions, no renormalisation).")
     boolean officialKl;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/ships", description = "Output folder (ships.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
-    Path out;
-
     @Mixin
-    ForceOption force;
+    OutputOptions output = new OutputOptions("ships.json, heads.csv, heatmap.png", "Print ships.json to stdout.");
     @Mixin
     PlotOptions plot;
-
-    @Option(names = "--json", description = "Print ships.json to stdout.")
-    boolean json;
 
     @Mixin
     ShardOption sharding;
@@ -58,19 +56,19 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path out = OutputFolder.claim(spec, "ships", this.out, null, force.force);
+        Path out = output.claim();
         try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
             long t0 = System.nanoTime();
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();
-            dev.sahara.attribution.Shard shard = sharding.shard();
-            AttributionSettings settings = new AttributionSettings(candidate.mode(), candidate.epsilon(), 1, officialKl, true);
+            Shard shard = sharding.shard();
+            AttributionSettings settings = AttributionSettings.queryLevel(candidate.mode(), candidate.epsilon(), officialKl);
             if (shard != null) {
                 if (scoresFrom != null) throw new SaharaException("--shard and --scores-from do not go together");
-                int[][] owner = dev.sahara.attribution.Shard.partition(layers, heads, List.of(), true, shard.count());
+                int[][] owner = Shard.partition(layers, heads, List.of(), true, shard.count());
                 double[][][] mine = QueryShips.compute(w.model(), w.encoded(), settings, id -> owner[id.layer()][id.head()] == shard.index(),
-                        new StderrProgress(spec.commandLine().getErr(), "ships shard " + shard.label()));
-                java.util.Map<HeadId, double[]> byHead = new java.util.HashMap<>();
+                        StderrProgress.of(spec, "ships shard " + shard.label()));
+                Map<HeadId, double[]> byHead = new HashMap<>();
                 for (int l = 0; l < layers; l++) {
                     for (int h = 0; h < heads; h++) {
                         if (owner[l][h] != shard.index()) continue;
@@ -85,59 +83,17 @@ public final class ShipsCommand implements Callable<Integer> {
                 t.put("shard", shard.label());
                 t.put("candidates", byHead.size());
                 ResultFiles.writeJson(out.resolve("timings.json"), t);
-                PrintWriter pw = spec.commandLine().getOut();
-                pw.println("ships shard " + shard.label() + ": " + byHead.size() + " heads scored; merge every shard with: merge SHARD_DIR... --out RUN");
-                pw.println("results: " + out.toAbsolutePath());
-                pw.flush();
+                OutputOptions.printSummary(spec.commandLine().getOut(),
+                        "ships shard " + shard.label() + ": " + byHead.size() + " heads scored; merge every shard with: merge SHARD_DIR... --out RUN\n", out);
                 return 0;
             }
             double[][][] scores = scoresFrom != null
                     ? ShipsShards.readMerged(scoresFrom, ShipsShards.runSettings(w, settings), w.model().config(), w.encoded().size())
-                    : AnalysisSupport.queryShips(w, candidate.mode(), candidate.epsilon(), officialKl, new StderrProgress(spec.commandLine().getErr(), "ships"));
-            double[][] mean = new double[layers][heads];
-            for (double[][] p : scores) for (int l = 0; l < layers; l++) for (int h = 0; h < heads; h++) mean[l][h] += p[l][h] / scores.length;
-
-            ObjectNode o = w.metadata("ships");
-            ObjectNode s = o.putObject("ships");
-            candidate.describe(s);
-            AnalysisSupport.describeQueryShips(s, officialKl);
-            o.set("mean_scores", ScoreTables.toJson(mean));
-            ArrayNode prompts = o.putArray("prompts");
-            for (int p = 0; p < scores.length; p++) {
-                ObjectNode po = prompts.addObject();
-                po.put("prompt", w.dataset().prompts().get(p));
-                ArrayNode ids = po.putArray("token_ids");
-                for (int id : w.encoded().get(p)) ids.add(id);
-                po.set("top10", Json.array(ScoreTables.top(scores[p], 10)));
-                po.set("scores", ScoreTables.toJson(scores[p]));
-            }
+                    : QueryShips.compute(w.model(), w.encoded(), settings, StderrProgress.of(spec, "ships"));
             ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("ships", w, (System.nanoTime() - t0) / 1e9));
-            ResultFiles.writeJson(out.resolve("ships.json"), o);
-            List<String> cols = new ArrayList<>(List.of("mean"));
-            List<double[][]> tables = new ArrayList<>(List.<double[][]>of(mean));
-            for (int p = 0; p < scores.length; p++) {
-                cols.add("prompt" + p);
-                tables.add(scores[p]);
-            }
-            ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(cols, tables));
-            Heatmap.write(out.resolve("heatmap.png"), "Query-level Ships (KL, mean over " + scores.length + " prompts)", mean, Set.of());
-            PrintWriter pw = spec.commandLine().getOut();
-            if (json) pw.println(o);
-            else {
-                pw.println("top heads (mean KL over " + scores.length + " prompts): " + String.join(", ", ScoreTables.top(mean, 10)));
-                pw.println("results: " + out.toAbsolutePath());
-            }
-            pw.flush();
+            ShipsReport.Run run = new ShipsReport.Run(w.header(), settings, w.dataset().prompts(), w.encoded(), scores);
+            output.print(ShipsReport.write(out, run), ShipsReport.summary(run));
         }
         return 0;
-    }
-
-    /** Small JSON helpers local to the command. */
-    static final class Json {
-        static ArrayNode array(List<String> items) {
-            ArrayNode a = dev.sahara.model.Json.MAPPER.createArrayNode();
-            items.forEach(a::add);
-            return a;
-        }
     }
 }

@@ -7,6 +7,7 @@ import dev.sahara.SaharaException;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.Workload;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.report.CandidateLog;
@@ -226,7 +227,7 @@ final class ShipsShards {
             args.add(scores.toString());
             err.println("merge: " + merged.size() + " heads × " + first.prompts() + " prompts from " + shards.size() + " ships shard(s); finishing: " + String.join(" ", args));
             err.flush();
-            return SaharaCommand.newCommandLine(pw, err).execute(args.toArray(String[]::new));
+            return SaharaCommand.newCommandLine(pw, err, SaharaCommand.listener(spec)).execute(args.toArray(String[]::new));
         } finally {
             try {
                 Files.deleteIfExists(scores);

@@ -1,6 +1,8 @@
 package dev.sahara.cli;
 
 import dev.sahara.attribution.Progress;
+import dev.sahara.cli.options.StatusLine;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -27,6 +29,15 @@ final class StderrProgress implements Progress {
     StderrProgress(PrintWriter err, String label) {
         this.err = err;
         this.label = label;
+    }
+
+    /** The progress of one stage of a command: lines on its stderr, then the command line's listener (see {@link SaharaCommand#newCommandLine}). */
+    static Progress of(CommandSpec spec, String label) {
+        Progress lines = new StderrProgress(spec.commandLine().getErr(), label), listener = SaharaCommand.listener(spec);
+        return (done, total, what) -> {
+            lines.update(done, total, what);
+            listener.update(done, total, what);
+        };
     }
 
     @Override

@@ -5,12 +5,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.ablate.WeightSurgery;
+import dev.sahara.cli.options.AblationOptions;
+import dev.sahara.cli.options.ModelOptions;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.Json;
 import dev.sahara.model.SafeTensorsWriter;
 import dev.sahara.model.TensorData;
+import dev.sahara.report.EngineVersion;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -25,6 +29,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,10 +43,10 @@ import java.util.concurrent.Callable;
  * <p>DIR gets config.json, generation_config.json and the tokenizer files copied byte for byte; the weights in the
  * input's layout (model.safetensors, or the same shard files plus a copy of model.safetensors.index.json when the
  * input is sharded), each file's tensors in the input's order and dtype, every tensor byte-identical except the
- * edited slices; and sahara_surgery.json saying what was done. Default ε: {@link AblationOptions#EVAL_EPSILON}.
+ * edited slices; and sahara_surgery.json saying what was done. Default ε: {@link Epsilon#EVALUATION}.
  */
 @Command(name = "surgery", description = "Write a Hugging Face checkpoint with head ablations baked into the weights "
-        + "(undiff-q: W_q rows; undiff-k: W_k rows; scale-v: o_proj columns). Default epsilon: 1e-10.")
+        + "(undiff-q: W_q rows; undiff-k: W_k rows; scale-v: o_proj columns). Default epsilon: " + Epsilon.EVALUATION_TEXT + ".")
 public final class SurgeryCommand implements Callable<Integer> {
     /** Files copied unchanged when present (config, generation settings, every tokenizer format transformers reads). */
     static final List<String> COPIED = List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -73,7 +78,7 @@ public final class SurgeryCommand implements Callable<Integer> {
         }
         Path src = model.modelDir();
         try (Checkpoint ck = Checkpoint.open(src)) {
-            Ablation a = ablation.ablation(ck.config(), AblationOptions.EVAL_EPSILON);
+            Ablation a = ablation.ablation(ck.config());
             Map<String, WeightSurgery.Edit> edits = WeightSurgery.plan(ck.config(), a, ck.config().attentionBias());
             for (String name : edits.keySet()) {
                 if (!ck.has(name)) throw SaharaException.inFile(src, "missing tensor " + name + ", which the surgery must edit");
@@ -84,7 +89,7 @@ public final class SurgeryCommand implements Callable<Integer> {
             Map<Path, List<TensorData>> byFile = new LinkedHashMap<>();
             for (TensorData t : ck.tensors().values()) byFile.computeIfAbsent(t.file(), f -> new ArrayList<>()).add(t);
             boolean sharded = !Files.isRegularFile(src.resolve("model.safetensors"));
-            Set<String> written = new java.util.HashSet<>();
+            Set<String> written = new HashSet<>();
             ObjectNode edited = Json.MAPPER.createObjectNode();
             PrintWriter err = spec.commandLine().getErr();
             for (Map.Entry<Path, List<TensorData>> f : byFile.entrySet()) {

@@ -4,9 +4,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.AngleOptions;
+import dev.sahara.cli.options.CandidateOptions;
+import dev.sahara.cli.options.OutputOptions;
+import dev.sahara.cli.options.PlotOptions;
+import dev.sahara.cli.options.ShardOption;
+import dev.sahara.cli.options.Workload;
+import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.model.Json;
+import dev.sahara.report.CandidateLog;
 import dev.sahara.report.Heatmap;
 import dev.sahara.report.ResultFiles;
+import dev.sahara.report.ResultHeader;
 import dev.sahara.report.ScoreTables;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -14,7 +23,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -34,11 +42,8 @@ public final class SweepCommand implements Callable<Integer> {
     @Mixin
     ShardOption sharding;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/sweep", description = "Output folder (sweep.json, heads.csv, heatmap.png). Default: ${DEFAULT-VALUE}.")
-    Path out;
-
     @Mixin
-    ForceOption force;
+    OutputOptions output = new OutputOptions("sweep.json, heads.csv, heatmap.png", "Print sweep.json to stdout.");
     @Mixin
     PlotOptions plot;
 
@@ -46,14 +51,11 @@ public final class SweepCommand implements Callable<Integer> {
             + "the result is the same as an uninterrupted run's.")
     Path resume;
 
-    @Option(names = "--json", description = "Print sweep.json to stdout.")
-    boolean json;
-
     @Override
     public Integer call() {
         AttributionSettings attribution = candidate.settings(angle);   // checks mode, ε and r_main before the model loads
         Shard shard = sharding.shard();
-        Path out = OutputFolder.claim(spec, "sweep", this.out, resume, force.force);
+        Path out = output.claim(resume);
         try (Workload w = workload.load()) {
             candidate.checkAllowed(w.model().config());
             ObjectNode settings = RunRecord.settings(w, attribution, Json.MAPPER.createObjectNode());   // no settings of its own
@@ -64,13 +66,13 @@ public final class SweepCommand implements Callable<Integer> {
             double[][] scores;
             ObjectNode timings;
             GreedyGroupSearch sahara = new GreedyGroupSearch(w.model(), w.encoded(), attribution);
-            try (RunRecord.Logged log = RunRecord.open(out, "sweep", settings, resume != null)) {
-                scores = sahara.scoreAll(List.of(), 1, log, new StderrProgress(spec.commandLine().getErr(), "sweep"));
+            try (CandidateLog log = RunRecord.open(out, "sweep", settings, resume != null)) {
+                scores = sahara.scoreAll(List.of(), 1, log, StderrProgress.of(spec, "sweep"));
                 timings = RunRecord.timings("sweep", w, log, resume != null);
             }
-            ObjectNode o = w.metadata("sweep");
+            ObjectNode o = w.header().json("sweep");
             ObjectNode s = o.putObject("sweep");
-            candidate.describe(s);
+            ResultHeader.putAblation(s, attribution.mode(), attribution.epsilon());
             s.put("r_main", attribution.rMain());
             s.put("prefix_reuse", attribution.prefixReuse());
             o.set("scores", ScoreTables.toJson(scores));
@@ -80,13 +82,7 @@ public final class SweepCommand implements Callable<Integer> {
             ResultFiles.writeJson(out.resolve("sweep.json"), o);
             ResultFiles.writeString(out.resolve("heads.csv"), ScoreTables.toCsv(List.of("angle_deg"), List.<double[][]>of(scores)));
             Heatmap.write(out.resolve("heatmap.png"), "Dataset-level Ships (angle, degrees)", scores, Set.of());
-            PrintWriter pw = spec.commandLine().getOut();
-            if (json) pw.println(o);
-            else {
-                pw.println("top heads: " + String.join(", ", ScoreTables.top(scores, 10)));
-                pw.println("results: " + out.toAbsolutePath());
-            }
-            pw.flush();
+            output.print(o, "top heads: " + String.join(", ", ScoreTables.top(scores, 10)) + "\n");
         }
         return 0;
     }

@@ -3,7 +3,6 @@ package dev.sahara.model;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sahara.SaharaException;
 
 import java.io.ByteArrayInputStream;
@@ -34,8 +33,6 @@ public final class Tokenizer implements AutoCloseable {
     static final String TOKENIZER_JSON = "tokenizer.json";
     static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     static final String GENERATION_CONFIG = "generation_config.json";
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
         // DJL reads these on first use: without them it probes cloud metadata addresses and,
@@ -334,7 +331,7 @@ public final class Tokenizer implements AutoCloseable {
 
     private static JsonNode parse(Path file, byte[] bytes) {
         try {
-            JsonNode node = JSON.readTree(bytes);
+            JsonNode node = Json.MAPPER.readTree(bytes);
             if (node == null || node.isMissingNode()) throw SaharaException.inFile(file, "is empty");
             return node;
         } catch (JsonProcessingException e) {

@@ -9,6 +9,7 @@ import dev.sahara.model.Json;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,6 +37,8 @@ import java.util.stream.Stream;
  */
 public final class CandidateLog implements GreedyGroupSearch.Memo, AutoCloseable {
     public static final String FILE = "candidates.jsonl";
+    /** What a finished shard writes next to its log: {@code merge} and the schedulers take it as "this shard is complete" (docs/SCALE.md). */
+    public static final String SHARD_DONE = "shard.json";
     private static final int VERSION = 1;
 
     private final Path file;
@@ -291,7 +294,7 @@ public final class CandidateLog implements GreedyGroupSearch.Memo, AutoCloseable
             md.update(ByteBuffer.allocate(8).putLong(size).flip());
             long headerLen = 0;
             if (size >= 8) {
-                ByteBuffer b = ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
                 ch.read(b, 0);
                 headerLen = Math.max(0, Math.min(b.flip().getLong(), size - 8));
             }

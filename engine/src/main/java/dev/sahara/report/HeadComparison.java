@@ -1,5 +1,7 @@
 package dev.sahara.report;
 
+import dev.sahara.ablate.HeadId;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -13,16 +15,8 @@ import java.util.Set;
 public final class HeadComparison {
     private HeadComparison() {}
 
-    /** The labels of the k best heads (NaN skipped), best first; ties to the lower (layer, head). */
-    public static List<String> top(double[][] s, int k) {
-        List<int[]> all = new ArrayList<>();
-        for (int l = 0; l < s.length; l++) for (int h = 0; h < s[l].length; h++) if (!Double.isNaN(s[l][h])) all.add(new int[] {l, h});
-        all.sort((a, b) -> {
-            int c = Double.compare(s[b[0]][b[1]], s[a[0]][a[1]]);
-            return c != 0 ? c : a[0] != b[0] ? Integer.compare(a[0], b[0]) : Integer.compare(a[1], b[1]);
-        });
-        return all.stream().limit(k).map(a -> "L" + a[0] + "H" + a[1]).toList();
-    }
+    /** The labels of the k best heads, best first ({@link ScoreTables#topHeads}). */
+    public static List<String> top(double[][] s, int k) { return ScoreTables.topHeads(s, k).stream().map(HeadId::label).toList(); }
 
     public record Overlap(int k, List<String> topA, List<String> topB, List<String> common, double jaccard) {}
 

@@ -1,5 +1,7 @@
 package dev.sahara.report;
 
+import dev.sahara.ablate.HeadId;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Dimension;
@@ -11,12 +13,11 @@ import java.awt.geom.AffineTransform;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A layer × head score matrix as a PNG heat map, drawn with java.desktop in headless mode.
@@ -44,7 +45,6 @@ public final class Heatmap {
     static final int LEFT = 72, TOP = 64, BOTTOM = 48, BAR_GAP = 20, BAR_WIDTH = 18, BAR_LABELS = 104, MIN_PLOT_HEIGHT = 160, MIN_WIDTH = 480;
     static final Color NAN_GREY = new Color(0x9A, 0x9A, 0x9A);
     static final Color MARK = new Color(0xE4, 0x00, 0x2B);
-    private static final Pattern LABEL = Pattern.compile("L(\\d+)H(\\d+)");
 
     /** viridis at 0, 0.1, …, 1 (matplotlib). */
     private static final int[] VIRIDIS = {0x440154, 0x482475, 0x414487, 0x355F8D, 0x2A788E, 0x21918C, 0x22A884,
@@ -83,7 +83,7 @@ public final class Heatmap {
      * @param scores      {@code [layer][head]}, rectangular, at least 1×1
      * @param highlighted head labels like {@code L2H26} to frame; may be empty
      */
-    public static void write(Path png, String title, double[][] scores, Set<String> highlighted) {
+    public static void write(Path png, String title, double[][] scores, Set<HeadId> highlighted) {
         BufferedImage image = render(title, scores, highlighted, SCALE.get());
         ResultFiles.writeBytes(png, Png.encode(image));
     }
@@ -108,23 +108,19 @@ public final class Heatmap {
         return new Dimension(width, height);
     }
 
-    static BufferedImage render(String title, double[][] scores, Set<String> highlighted) { return render(title, scores, highlighted, Scale.LINEAR); }
+    static BufferedImage render(String title, double[][] scores, Set<HeadId> highlighted) { return render(title, scores, highlighted, Scale.LINEAR); }
 
-    static BufferedImage render(String title, double[][] scores, Set<String> highlighted, Scale scale) {
+    static BufferedImage render(String title, double[][] scores, Set<HeadId> highlighted, Scale scale) {
         int layers = scores.length;
         if (layers == 0 || scores[0].length == 0) throw new IllegalArgumentException("empty score matrix");
         int heads = scores[0].length;
         for (int l = 0; l < layers; l++)
             if (scores[l].length != heads) throw new IllegalArgumentException("ragged score matrix: layer " + l + " has " + scores[l].length + " heads, layer 0 has " + heads);
         boolean[][] marked = new boolean[layers][heads];
-        TreeSet<int[]> markedSorted = new TreeSet<>((a, b) -> a[0] != b[0] ? Integer.compare(a[0], b[0]) : Integer.compare(a[1], b[1]));
-        for (String label : highlighted) {
-            Matcher m = LABEL.matcher(label);
-            if (!m.matches()) throw new IllegalArgumentException("highlighted head '" + label + "' is not a label like L2H26");
-            int l = Integer.parseInt(m.group(1)), h = Integer.parseInt(m.group(2));
-            if (l >= layers || h >= heads) throw new IllegalArgumentException("highlighted head " + label + " is outside the " + layers + "×" + heads + " matrix");
-            marked[l][h] = true;
-            markedSorted.add(new int[] {l, h});
+        TreeSet<HeadId> markedSorted = new TreeSet<>(highlighted);
+        for (HeadId id : markedSorted) {
+            if (id.layer() >= layers || id.head() >= heads) throw new IllegalArgumentException("highlighted head " + id + " is outside the " + layers + "×" + heads + " matrix");
+            marked[id.layer()][id.head()] = true;
         }
 
         double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
@@ -137,7 +133,7 @@ public final class Heatmap {
             }
         boolean anyFinite = min <= max;
         double[][] t = colourPositions(scores, scale);
-        List<int[]> top = best(scores, TOP_LABELLED);
+        List<HeadId> top = best(scores, TOP_LABELLED);
 
         Dimension size = imageSize(layers, heads);
         int cell = cellSize(layers, heads);
@@ -154,9 +150,9 @@ public final class Heatmap {
             g.setColor(Color.BLACK);
             drawTitle(g, title, 12, size.width - 24);
             List<String> names = new ArrayList<>();
-            for (int[] lh : markedSorted) names.add("L" + lh[0] + "H" + lh[1]);
+            for (HeadId id : markedSorted) names.add(id.label());
             List<String> best = new ArrayList<>();
-            for (int i = 0; i < top.size(); i++) best.add((i + 1) + " " + "L" + top.get(i)[0] + "H" + top.get(i)[1] + " (" + format(scores[top.get(i)[0]][top.get(i)[1]]) + ")");
+            for (int i = 0; i < top.size(); i++) best.add((i + 1) + " " + top.get(i).label() + " (" + format(scores[top.get(i).layer()][top.get(i).head()]) + ")");
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
             g.setColor(MARK);
             String line = (names.isEmpty() ? "" : "marked: " + String.join(", ", names) + "   ");
@@ -192,7 +188,7 @@ public final class Heatmap {
                 g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, Math.min(14, cell - 4)));
                 FontMetrics dm = g.getFontMetrics();
                 for (int i = 0; i < top.size(); i++) {
-                    int l = top.get(i)[0], h = top.get(i)[1];
+                    int l = top.get(i).layer(), h = top.get(i).head();
                     String s = Integer.toString(i + 1);
                     g.setColor(t[l][h] > 0.6 ? Color.BLACK : Color.WHITE);   // dark digits on the yellow end of viridis
                     g.drawString(s, LEFT + h * cell + (cell - dm.stringWidth(s)) / 2, TOP + l * cell + (cell + dm.getAscent()) / 2 - 1);
@@ -337,27 +333,21 @@ public final class Heatmap {
         return t;
     }
 
-    /** The k best heads {layer, head}, highest score first, ties to the lower (layer, head). */
-    static List<int[]> best(double[][] scores, int k) {
-        List<int[]> all = new ArrayList<>();
-        for (int l = 0; l < scores.length; l++) for (int h = 0; h < scores[l].length; h++) if (Double.isFinite(scores[l][h])) all.add(new int[] {l, h});
-        all.sort((a, b) -> {
-            int c = Double.compare(scores[b[0]][b[1]], scores[a[0]][a[1]]);
-            return c != 0 ? c : a[0] != b[0] ? Integer.compare(a[0], b[0]) : Integer.compare(a[1], b[1]);
-        });
-        return all.subList(0, Math.min(k, all.size()));
+    /** The k best heads with a finite score, in {@link ScoreTables#topHeads}' order. */
+    static List<HeadId> best(double[][] scores, int k) {
+        return ScoreTables.topHeads(scores, Integer.MAX_VALUE).stream().filter(id -> Double.isFinite(scores[id.layer()][id.head()])).limit(k).toList();
     }
 
     private static double median(double[][] scores) {
-        double[] v = java.util.Arrays.stream(scores).flatMapToDouble(java.util.Arrays::stream).filter(Double::isFinite).sorted().toArray();
+        double[] v = Arrays.stream(scores).flatMapToDouble(Arrays::stream).filter(Double::isFinite).sorted().toArray();
         return v.length == 0 ? Double.NaN : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     /** The score in the middle of a log colour bar: the geometric mean of the smallest positive and the largest score. */
     private static double middleOfLog(double[][] scores) {
-        double[] v = java.util.Arrays.stream(scores).flatMapToDouble(java.util.Arrays::stream).filter(x -> Double.isFinite(x) && x > 0).toArray();
+        double[] v = Arrays.stream(scores).flatMapToDouble(Arrays::stream).filter(x -> Double.isFinite(x) && x > 0).toArray();
         if (v.length == 0) return Double.NaN;
-        return Math.sqrt(java.util.Arrays.stream(v).min().getAsDouble() * java.util.Arrays.stream(v).max().getAsDouble());
+        return Math.sqrt(Arrays.stream(v).min().getAsDouble() * Arrays.stream(v).max().getAsDouble());
     }
 
     static String format(double v) {

@@ -8,9 +8,12 @@ import dev.sahara.model.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
 
 /** Writes result files atomically (temp file + rename), so an interrupted run never leaves a half file. */
 public final class ResultFiles {
@@ -43,7 +46,7 @@ public final class ResultFiles {
     }
 
     /** One JSON object per line. */
-    public static void writeJsonl(Path file, java.util.List<? extends JsonNode> rows) {
+    public static void writeJsonl(Path file, List<? extends JsonNode> rows) {
         StringBuilder sb = new StringBuilder();
         try {
             for (JsonNode row : rows) sb.append(Json.MAPPER.writeValueAsString(row)).append('\n');
@@ -86,8 +89,8 @@ public final class ResultFiles {
      * the path (the message names the file already) or the Java class name.
      */
     public static String reason(IOException e) {
-        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) return f.getReason();
-        if (e instanceof java.nio.file.FileSystemException f) return f.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();
+        if (e instanceof FileSystemException f) return f.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(Locale.ROOT);
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

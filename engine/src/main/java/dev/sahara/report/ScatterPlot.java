@@ -1,5 +1,7 @@
 package dev.sahara.report;
 
+import dev.sahara.ablate.HeadId;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -22,8 +24,8 @@ public final class ScatterPlot {
 
     private ScatterPlot() {}
 
-    /** Heads in {@code labelled} (labels like L2H26) are drawn red and named. NaN heads are skipped. */
-    public static void write(Path png, String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<String> labelled) {
+    /** Heads in {@code labelled} are drawn red and named. NaN heads are skipped. */
+    public static void write(Path png, String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<HeadId> labelled) {
         BufferedImage img = render(title, xLabel, yLabel, x, y, labelled);
         ResultFiles.writeBytes(png, Png.encode(img));
     }
@@ -48,7 +50,7 @@ public final class ScatterPlot {
         return v == Math.rint(v) && Math.abs(v) < 1e9 ? Long.toString((long) v) : String.format(Locale.ROOT, "%.3g", v);
     }
 
-    static BufferedImage render(String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<String> labelled) {
+    static BufferedImage render(String title, String xLabel, String yLabel, double[][] x, double[][] y, Set<HeadId> labelled) {
         int w = LEFT + SIZE + RIGHT, h = TOP + SIZE + BOTTOM;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
@@ -97,14 +99,14 @@ public final class ScatterPlot {
             for (int pass = 0; pass < 2; pass++) {
                 for (int l = 0; l < x.length; l++) for (int k = 0; k < x[l].length; k++) {
                     if (!Double.isFinite(x[l][k]) || !Double.isFinite(y[l][k])) continue;
-                    String label = "L" + l + "H" + k;
-                    boolean mark = labelled.contains(label);
+                    HeadId id = new HeadId(l, k);
+                    boolean mark = labelled.contains(id);
                     if (mark != (pass == 1)) continue;
                     int sx = LEFT + (int) Math.round((x[l][k] - x0) / (x1 - x0) * SIZE);
                     int sy = TOP + SIZE - (int) Math.round((y[l][k] - y0) / (y1 - y0) * SIZE);
                     g.setColor(mark ? Heatmap.MARK : new Color(0x35, 0x5F, 0x8D, 160));
                     g.fillOval(sx - 3, sy - 3, 7, 7);
-                    if (mark) g.drawString(label, sx + 5, sy - 4);
+                    if (mark) g.drawString(id.label(), sx + 5, sy - 4);
                 }
             }
         } finally {

@@ -1,18 +1,20 @@
 package dev.sahara.report;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.sahara.ablate.HeadId;
+import dev.sahara.model.Json;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** Layer × head score matrices as JSON arrays and as the rows of heads.csv. */
+/** Layer × head score matrices: their ranking, and their form in JSON and in heads.csv. */
 public final class ScoreTables {
     private ScoreTables() {}
 
     /** [[layer 0 heads...], [layer 1 heads...], ...]; NaN (a head already in the group) becomes null. */
     public static ArrayNode toJson(double[][] scores) {
-        ArrayNode rows = JsonNodeFactory.instance.arrayNode();
+        ArrayNode rows = Json.MAPPER.createArrayNode();
         for (double[] layer : scores) {
             ArrayNode r = rows.addArray();
             for (double v : layer) {
@@ -31,7 +33,7 @@ public final class ScoreTables {
         double[][] first = tables.get(0);
         for (int l = 0; l < first.length; l++) {
             for (int h = 0; h < first[l].length; h++) {
-                sb.append(l).append(',').append(h).append(",L").append(l).append('H').append(h);
+                sb.append(l).append(',').append(h).append(',').append(new HeadId(l, h).label());
                 for (double[][] t : tables) sb.append(',').append(Double.isNaN(t[l][h]) ? "" : String.format(Locale.ROOT, "%.9g", t[l][h]));
                 sb.append('\n');
             }
@@ -39,11 +41,22 @@ public final class ScoreTables {
         return sb.toString();
     }
 
+    /**
+     * The k best heads of a table, highest score first; ties go to the lower (layer, head), and a head without a
+     * score (NaN: already in the group) is not ranked. The one ranking every result and plot shows.
+     */
+    public static List<HeadId> topHeads(double[][] scores, int k) {
+        List<HeadId> all = new ArrayList<>();
+        for (int l = 0; l < scores.length; l++) for (int h = 0; h < scores[l].length; h++) if (!Double.isNaN(scores[l][h])) all.add(new HeadId(l, h));
+        all.sort((a, b) -> {
+            int c = Double.compare(scores[b.layer()][b.head()], scores[a.layer()][a.head()]);
+            return c != 0 ? c : a.compareTo(b);
+        });
+        return List.copyOf(all.subList(0, Math.min(k, all.size())));
+    }
+
     /** The k best heads of a table, best first, as "L1H2 (12.3)". */
     public static List<String> top(double[][] scores, int k) {
-        java.util.List<double[]> all = new java.util.ArrayList<>();
-        for (int l = 0; l < scores.length; l++) for (int h = 0; h < scores[l].length; h++) if (!Double.isNaN(scores[l][h])) all.add(new double[] {scores[l][h], l, h});
-        all.sort((a, b) -> a[0] != b[0] ? Double.compare(b[0], a[0]) : Double.compare(a[1] * 1e6 + a[2], b[1] * 1e6 + b[2]));
-        return all.stream().limit(k).map(a -> String.format(Locale.ROOT, "L%dH%d (%.4g)", (int) a[1], (int) a[2], a[0])).toList();
+        return topHeads(scores, k).stream().map(id -> String.format(Locale.ROOT, "%s (%.4g)", id.label(), scores[id.layer()][id.head()])).toList();
     }
 }

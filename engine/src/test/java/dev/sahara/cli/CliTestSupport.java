@@ -1,13 +1,18 @@
 package dev.sahara.cli;
 
+import dev.sahara.attribution.Progress;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 
 /** Runs the CLI in-process and keeps what it printed. */
 public record CliTestSupport(int exitCode, String out, String err) {
-    public static CliTestSupport run(String... args) {
+    public static CliTestSupport run(String... args) { return run(Progress.NONE, args); }
+
+    /** Runs the CLI with {@code listener} told every progress update (after each logged candidate, in a sweep or attribute). */
+    public static CliTestSupport run(Progress listener, String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = SaharaCommand.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+        int code = SaharaCommand.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true), listener).execute(args);
         return new CliTestSupport(code, out.toString(), err.toString());
     }
 

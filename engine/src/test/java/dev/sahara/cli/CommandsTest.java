@@ -1,6 +1,7 @@
 package dev.sahara.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sahara.cli.options.PromptOptions;
 import dev.sahara.model.Json;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.api.Test;

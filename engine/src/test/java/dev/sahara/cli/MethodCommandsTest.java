@@ -3,10 +3,10 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sahara.model.Json;
 import dev.sahara.testing.TestModels;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.imageio.ImageIO;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,8 +1,9 @@
 package dev.sahara.cli;
 
+import dev.sahara.attribution.Progress;
+import dev.sahara.cli.options.OutputFolder;
 import dev.sahara.report.CandidateLog;
 import dev.sahara.testing.TestModels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,9 +32,6 @@ class OutputFolderTest {
 
     @TempDir
     Path tmp;
-
-    @AfterEach
-    void clearHook() { RunRecord.afterCandidate = null; }
 
     static String[] args(String command, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of(command, "--model", MODEL, "--out", out.toString()));
@@ -84,7 +82,7 @@ class OutputFolderTest {
     void aSecondRunIntoABusyFolderIsRefusedWithOneLine() throws Exception {
         Path out = tmp.resolve("busy");
         CountDownLatch running = new CountDownLatch(1), finish = new CountDownLatch(1);
-        RunRecord.afterCandidate = () -> {
+        Progress blocking = (done, total, what) -> {
             running.countDown();
             try {
                 finish.await(60, TimeUnit.SECONDS);
@@ -93,10 +91,9 @@ class OutputFolderTest {
             }
         };
         AtomicReference<CliTestSupport> first = new AtomicReference<>();
-        Thread t = new Thread(() -> first.set(CliTestSupport.run(args("sweep", out))));
+        Thread t = new Thread(() -> first.set(CliTestSupport.run(blocking, args("sweep", out))));
         t.start();
         assertTrue(running.await(60, TimeUnit.SECONDS), "the first run started");
-        RunRecord.afterCandidate = null;
         for (String command : List.of("sweep", "asr")) {
             CliTestSupport second = CliTestSupport.run(args(command, out, "--force"));
             assertEquals(2, second.exitCode(), second.err());

@@ -3,8 +3,8 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sahara.model.Json;
 import dev.sahara.report.CandidateLog;
+import dev.sahara.report.EngineVersion;
 import dev.sahara.testing.TestModels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,23 +40,20 @@ class ResumeTest {
         Killed() { super("killed by the test"); }
     }
 
-    @AfterEach
-    void clearHook() { RunRecord.afterCandidate = null; }
-
-    /** Runs the command and stops it (an exception out of the hook) after {@code n} logged candidates. */
+    /**
+     * Runs the command and stops it (an exception out of its progress listener) after {@code n} logged candidates: a
+     * fresh run's progress is told of each candidate right after its line is logged.
+     */
     static void runKilledAfter(int n, String... args) {
         AtomicInteger count = new AtomicInteger();
-        RunRecord.afterCandidate = () -> {
-            if (count.incrementAndGet() == n) throw new Killed();
-        };
         try {
-            CliTestSupport r = CliTestSupport.run(args);
+            CliTestSupport r = CliTestSupport.run((done, total, what) -> {
+                if (count.incrementAndGet() == n) throw new Killed();
+            }, args);
             // picocli turns the exception into exit code 1 and a stack trace
             if (r.exitCode() == 0 || !r.err().contains("killed by the test")) throw new AssertionError("the run was not killed: exit " + r.exitCode() + "\n" + r.err());
         } catch (Killed expected) {
             // the run died here, as a killed process would
-        } finally {
-            RunRecord.afterCandidate = null;
         }
     }
 

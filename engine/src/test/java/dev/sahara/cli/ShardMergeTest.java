@@ -5,8 +5,6 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.Shard;
 import dev.sahara.model.Json;
 import dev.sahara.report.CandidateLog;
-import dev.sahara.testing.TestModels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,9 +34,6 @@ class ShardMergeTest {
 
     @TempDir
     Path tmp;
-
-    @AfterEach
-    void clearHook() { RunRecord.afterCandidate = null; }
 
     static void ok(CliTestSupport r) { assertEquals(0, r.exitCode(), r.err()); }
 

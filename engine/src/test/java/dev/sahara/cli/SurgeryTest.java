@@ -3,6 +3,7 @@ package dev.sahara.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.llama.Forward;
@@ -13,6 +14,7 @@ import dev.sahara.model.DType;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.model.TensorData;
+import dev.sahara.report.EngineVersion;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -87,7 +89,7 @@ class SurgeryTest {
         if (allowGrouped) args.add("--allow-grouped-kv");
         CliTestSupport r = CliTestSupport.run(args.toArray(String[]::new));
         assertEquals(0, r.exitCode(), r.err());
-        float epsilon = eps == null ? AblationOptions.EVAL_EPSILON : Float.parseFloat(eps);
+        float epsilon = eps == null ? Epsilon.EVALUATION : Float.parseFloat(eps);
 
         float[][] runtime, surgered;
         Ablation ablation;

@@ -1,5 +1,6 @@
 package dev.sahara.cli;
 
+import dev.sahara.cli.options.StatusLine;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,11 +1,11 @@
 package dev.sahara.report;
 
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.imageio.ImageIO;
-import java.awt.Color;
 import java.awt.Dimension;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -48,7 +48,7 @@ class HeatmapTest {
     @Test
     void writes32x32PngThatDecodesWithExpectedSizeAndColours() throws IOException {
         Path png = dir.resolve("ships.png");
-        Heatmap.write(png, "Ships, Llama-2-7b-chat, undiff-q, MaliciousInstruct", llamaLike(), Set.of("L2H26", "L3H8"));
+        Heatmap.write(png, "Ships, Llama-2-7b-chat, undiff-q, MaliciousInstruct", llamaLike(), Set.of(new HeadId(2, 26), new HeadId(3, 8)));
         BufferedImage img = ImageIO.read(png.toFile());
         assertNotNull(img, "ImageIO could not decode the PNG");
         int cell = Heatmap.cellSize(32, 32);
@@ -85,7 +85,7 @@ class HeatmapTest {
     @Test
     void constantAndAllNaNMatricesRender() throws IOException {
         Path a = dir.resolve("const.png"), b = dir.resolve("nan.png");
-        Heatmap.write(a, "constant", new double[][] {{7, 7}, {7, 7}}, Set.of("L1H1"));
+        Heatmap.write(a, "constant", new double[][] {{7, 7}, {7, 7}}, Set.of(new HeadId(1, 1)));
         Heatmap.write(b, "all NaN", new double[][] {{Double.NaN, Double.POSITIVE_INFINITY}}, Set.of());
         assertNotNull(ImageIO.read(a.toFile()));
         BufferedImage img = ImageIO.read(b.toFile());
@@ -98,8 +98,7 @@ class HeatmapTest {
         Path png = dir.resolve("x.png");
         assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[0][0], Set.of()));
         assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[][] {{1, 2}, {3}}, Set.of()));
-        assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[][] {{1, 2}}, Set.of("2-26")));
-        assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[][] {{1, 2}}, Set.of("L0H2")));
+        assertThrows(IllegalArgumentException.class, () -> Heatmap.write(png, "t", new double[][] {{1, 2}}, Set.of(new HeadId(0, 2))));
         Path nowhere = dir.resolve("no/such/dir/x.png");
         SaharaException e = assertThrows(SaharaException.class, () -> Heatmap.write(nowhere, "t", new double[][] {{1}}, Set.of()));
         assertTrue(e.getMessage().startsWith(nowhere + ": cannot write: no such file"), e.getMessage());
@@ -109,6 +108,6 @@ class HeatmapTest {
     @Test
     void sampleForEyes() {
         String out = System.getProperty("sahara.heatmap.sample");
-        if (out != null) Heatmap.write(Path.of(out), "Ships KL, Llama-2-7b-chat (synthetic scores), undiff-q", llamaLike(), Set.of("L2H26", "L3H8"));
+        if (out != null) Heatmap.write(Path.of(out), "Ships KL, Llama-2-7b-chat (synthetic scores), undiff-q", llamaLike(), Set.of(new HeadId(2, 26), new HeadId(3, 8)));
     }
 }

@@ -1,5 +1,6 @@
 package dev.sahara.report;
 
+import dev.sahara.ablate.HeadId;
 import dev.sahara.cli.CliTestSupport;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.api.Test;
@@ -59,8 +60,8 @@ class PlotsTest {
     @Test
     void theBestHeadsAreNumberedInTheirCells() {
         double[][] s = HeatmapTest.llamaLike();
-        List<int[]> best = Heatmap.best(s, 5);
-        assertEquals(List.of("2,26", "3,8"), best.subList(0, 2).stream().map(b -> b[0] + "," + b[1]).toList());
+        List<HeadId> best = Heatmap.best(s, 5);
+        assertEquals(List.of("2,26", "3,8"), best.subList(0, 2).stream().map(b -> b.layer() + "," + b.head()).toList());
         BufferedImage img = Heatmap.render("t", s, Set.of());
         int cell = Heatmap.cellSize(32, 32);
         Set<Integer> inCell = new HashSet<>();

@@ -1,6 +1,7 @@
 package dev.sahara.report;
 
 import dev.sahara.SaharaException;
+import dev.sahara.ablate.HeadId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,7 +49,7 @@ class ResultFilesTest {
         Heatmap.write(png, "earlier run", scores, Set.of());
         byte[] earlier = Files.readAllBytes(png);
         diskFullFor(png);
-        assertFailsWithCauseAndKeeps(png, earlier, () -> Heatmap.write(png, "this run", scores, Set.of("L0H1")));
+        assertFailsWithCauseAndKeeps(png, earlier, () -> Heatmap.write(png, "this run", scores, Set.of(new HeadId(0, 1))));
     }
 
     @Test

@@ -2,7 +2,7 @@ package dev.sahara.backend.cuda;
 
 import dev.sahara.SaharaException;
 import dev.sahara.backend.Backend;
-import dev.sahara.cli.ModelOptions;
+import dev.sahara.cli.options.ModelOptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;

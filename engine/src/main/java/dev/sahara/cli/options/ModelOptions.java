@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.SaharaException;
 import dev.sahara.backend.Backend;
@@ -6,6 +6,7 @@ import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.backend.cuda.CudaBackend;
 import dev.sahara.backend.cuda.NativeLibraries;
 import dev.sahara.llama.LlamaModel;
+import dev.sahara.model.BuiltinModels;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.SyntheticModels;
 import dev.sahara.model.Tokenizer;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 
 /** --model, --backend, --threads: which checkpoint, where it runs. */
@@ -53,8 +55,8 @@ public final class ModelOptions {
     CommandSpec mixee;
 
     /** Where notes and progress go: the command's stderr (System.err when used outside a command line). */
-    java.io.PrintWriter err() {
-        return mixee != null && mixee.commandLine() != null ? mixee.commandLine().getErr() : new java.io.PrintWriter(System.err, true);
+    PrintWriter err() {
+        return mixee != null && mixee.commandLine() != null ? mixee.commandLine().getErr() : new PrintWriter(System.err, true);
     }
 
     /** The model folder (a builtin model is unpacked once per run). */

@@ -1,24 +1,22 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.SaharaException;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.model.ModelConfig;
 import picocli.CommandLine.Option;
 
 /** --ablate L2H26,3-8 --ablation MODE --epsilon E: heads ablated while a command runs. */
 public final class AblationOptions {
-    /** SPEC.md: ε for the ablated model in evaluation (official surgery). */
-    public static final float EVAL_EPSILON = 1e-10f;
-
     @Option(names = "--ablate", paramLabel = "HEADS", description = "Heads to ablate, e.g. L2H26,L3H8 (also 2-26 or 2.26; 0-based).")
     public String heads;
 
     @Option(names = "--ablation", paramLabel = "MODE", description = "undiff-q | undiff-k | scale-v | mean-q | mean-k | mean-v. Default: undiff-q.")
     public String mode;
 
-    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v. Default: 1e-10 (the ablated model of the official code).")
+    @Option(names = "--epsilon", paramLabel = "E", description = "ε of undiff-q / undiff-k / scale-v. Default: " + Epsilon.EVALUATION_TEXT + " (the ablated model of the official code).")
     public Float epsilon;
 
     @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA, where they change every query head sharing the KV head.")
@@ -26,9 +24,8 @@ public final class AblationOptions {
 
     public AblationMode mode() { return mode == null ? AblationMode.UNDIFF_Q : AblationMode.parse(mode); }
 
-    public float epsilon(float dflt) { return checkEpsilon("--epsilon", epsilon == null ? dflt : epsilon); }
-
-    public Ablation ablation(ModelConfig c, float defaultEpsilon) {
+    /** The heads --ablate names, ablated as --ablation and --epsilon say (ε: {@link Epsilon#EVALUATION} unless given); none without --ablate. */
+    public Ablation ablation(ModelConfig c) {
         if (heads != null && heads.replace(",", "").isBlank()) {
             // --ablate "" (an unset shell variable, a list that came out empty) must not quietly run the model unablated
             throw new SaharaException("--ablate: no head ids in '" + heads + "': give heads such as L2H26,L3H8, or leave --ablate out to run unablated");
@@ -37,11 +34,11 @@ public final class AblationOptions {
             if (mode != null || epsilon != null) throw new SaharaException("--ablation/--epsilon given without --ablate HEADS");
             return Ablation.none();
         }
-        return Ablation.of(HeadId.parseList(heads), new Ablation.Spec(mode(), epsilon(defaultEpsilon))).checkIn(c, allowGroupedKv);
+        return Ablation.of(HeadId.parseList(heads), new Ablation.Spec(mode(), checkEpsilon("--epsilon", epsilon == null ? Epsilon.EVALUATION : epsilon))).checkIn(c, allowGroupedKv);
     }
 
     /** ε as every ablation option takes it (whatever the option is called): a finite number >= 0. */
-    static float checkEpsilon(String option, float e) {
+    public static float checkEpsilon(String option, float e) {
         if (!(e >= 0) || Float.isInfinite(e)) throw new SaharaException(option + " must be a finite number >= 0, got " + e);
         return e;
     }
@@ -50,7 +47,7 @@ public final class AblationOptions {
      * Refuses a K-mode under GQA unless {@code allowGroupedKv} (SPEC.md) before any work is done, for a command
      * that ablates heads it has yet to find: one head stands for all, as the check does not depend on which.
      */
-    static void checkModeIn(ModelConfig c, AblationMode mode, float epsilon, boolean allowGroupedKv) {
+    public static void checkModeIn(ModelConfig c, AblationMode mode, float epsilon, boolean allowGroupedKv) {
         Ablation.none().with(new HeadId(0, 0), new Ablation.Spec(mode, epsilon)).checkIn(c, allowGroupedKv);
     }
 }

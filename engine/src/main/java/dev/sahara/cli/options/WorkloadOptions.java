@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.model.PromptFormat;
 import picocli.CommandLine.Mixin;
@@ -6,14 +6,14 @@ import picocli.CommandLine.Mixin;
 /** What a dataset-level command runs on: the model, the queries and their prompt format (template unless --format says otherwise). */
 public final class WorkloadOptions {
     @Mixin
-    ModelOptions model;
+    public ModelOptions model;
     @Mixin
-    DatasetOptions data;
+    public DatasetOptions data;
     @Mixin
-    PromptOptions prompt;
+    public PromptOptions prompt;
 
-    Workload load() { return Workload.load(model, data, prompt, PromptFormat.TEMPLATE); }
+    public Workload load() { return Workload.load(model, data, prompt, PromptFormat.TEMPLATE); }
 
     /** One inline query ({@code --prompt}) instead of --dataset. */
-    Workload single(String query) { return Workload.single(model, query, prompt, PromptFormat.TEMPLATE); }
+    public Workload single(String query) { return Workload.single(model, query, prompt, PromptFormat.TEMPLATE); }
 }

@@ -1,7 +1,7 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.Epsilon;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.model.ModelConfig;
 import picocli.CommandLine.Option;
@@ -12,7 +12,7 @@ public final class CandidateOptions {
             description = "How a candidate head is ablated: undiff-q | undiff-k | scale-v | mean-q | mean-k | mean-v. Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--epsilon", paramLabel = "E", defaultValue = "1e-5", description = "ε of the candidate ablation. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--epsilon", paramLabel = "E", defaultValue = Epsilon.CANDIDATE_TEXT, description = "ε of the candidate ablation. Default: ${DEFAULT-VALUE}.")
     float epsilon;
 
     @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA, where they change every query head sharing the KV head.")
@@ -25,13 +25,6 @@ public final class CandidateOptions {
     /** Refuses a K-mode under GQA unless --allow-grouped-kv (SPEC.md). */
     public void checkAllowed(ModelConfig c) {
         if (mode().touchesKvHead()) AblationOptions.checkModeIn(c, mode(), epsilon(), allowGroupedKv);
-    }
-
-    /** mode and ε as result files record them: ε is null for the mean modes, which have none. */
-    public void describe(ObjectNode o) {
-        o.put("mode", mode().label);
-        if (mode().usesEpsilon()) o.put("epsilon", epsilon());
-        else o.putNull("epsilon");
     }
 
     /** The settings of a dataset-level run (the angle options say r_main and prefix reuse). */

@@ -1,8 +1,16 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
+import dev.sahara.SaharaException;
 import dev.sahara.model.PromptFormat;
 import dev.sahara.model.Tokenizer;
 import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
 
 /** --format and --system: how a query becomes the model's input (SPEC.md, "Prompt formats"). */
 public final class PromptOptions {
@@ -22,14 +30,14 @@ public final class PromptOptions {
     public String date;
 
     /** The day chat templates read, fixed once per run (a run past midnight keeps one date). */
-    private java.time.LocalDate day;
+    private LocalDate day;
 
-    java.time.LocalDate day() {
+    public LocalDate day() {
         if (day == null) {
             try {
-                day = date == null ? java.time.LocalDate.now() : java.time.LocalDate.parse(date);
-            } catch (java.time.format.DateTimeParseException e) {
-                throw new dev.sahara.SaharaException("--date must be a date like 2025-03-07 (YYYY-MM-DD), got '" + date + "'");
+                day = date == null ? LocalDate.now() : LocalDate.parse(date);
+            } catch (DateTimeParseException e) {
+                throw new SaharaException("--date must be a date like 2025-03-07 (YYYY-MM-DD), got '" + date + "'");
             }
         }
         return day;
@@ -38,13 +46,13 @@ public final class PromptOptions {
     private static final String BUILTIN = "builtin:";
 
     /** The Jinja text of a built-in template (engine/src/main/resources/chat-templates/, with their provenance). */
-    static String builtinTemplate(String name) {
+    public static String builtinTemplate(String name) {
         String file = "/chat-templates/" + name.substring(BUILTIN.length()) + ".jinja";
-        try (java.io.InputStream in = PromptOptions.class.getResourceAsStream(file)) {
-            if (in == null) throw new dev.sahara.SaharaException("--chat-template " + name + ": no such built-in template (there is builtin:vicuna-v1.1)");
-            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        } catch (java.io.IOException e) {
-            throw new dev.sahara.SaharaException("--chat-template " + name + ": " + e.getMessage());
+        try (InputStream in = PromptOptions.class.getResourceAsStream(file)) {
+            if (in == null) throw new SaharaException("--chat-template " + name + ": no such built-in template (there is builtin:vicuna-v1.1)");
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new SaharaException("--chat-template " + name + ": " + e.getMessage());
         }
     }
 
@@ -64,11 +72,11 @@ public final class PromptOptions {
     private PromptFormat prepare(PromptFormat dflt, Tokenizer tok) {
         PromptFormat f = format(dflt);
         if (chatTemplate != null) {
-            if (f != PromptFormat.CHAT) throw new dev.sahara.SaharaException("--chat-template needs --format chat");
-            if (chatTemplate.startsWith(BUILTIN)) tok.useChatTemplate(builtinTemplate(chatTemplate), java.nio.file.Path.of(chatTemplate));
-            else tok.useChatTemplate(java.nio.file.Path.of(chatTemplate));
+            if (f != PromptFormat.CHAT) throw new SaharaException("--chat-template needs --format chat");
+            if (chatTemplate.startsWith(BUILTIN)) tok.useChatTemplate(builtinTemplate(chatTemplate), Path.of(chatTemplate));
+            else tok.useChatTemplate(Path.of(chatTemplate));
         }
-        if (date != null && f != PromptFormat.CHAT) throw new dev.sahara.SaharaException("--date needs --format chat (only chat templates print a date)");
+        if (date != null && f != PromptFormat.CHAT) throw new SaharaException("--date needs --format chat (only chat templates print a date)");
         if (f == PromptFormat.CHAT) tok.useChatDate(day());
         return f;
     }

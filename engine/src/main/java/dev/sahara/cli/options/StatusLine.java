@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Executors;
@@ -11,9 +11,9 @@ import java.util.concurrent.TimeUnit;
  * the first forward), printed only when that step is still going on a moment later: a long silent start says what
  * it is doing, and an input refused at once stays one {@code error:} line.
  */
-final class StatusLine {
+public final class StatusLine {
     /** How long a step runs before its line is printed; 0 prints at once (tests). */
-    static volatile long delayMillis = 700;
+    public static volatile long delayMillis = 700;
 
     private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "sahara-status-line");
@@ -25,7 +25,7 @@ final class StatusLine {
     private StatusLine() {}
 
     /** Says {@code line} unless another line, a progress line or the end of the run comes first. */
-    static synchronized void show(PrintWriter err, String line) {
+    public static synchronized void show(PrintWriter err, String line) {
         clear();
         if (delayMillis <= 0) {
             print(err, line);
@@ -35,7 +35,7 @@ final class StatusLine {
     }
 
     /** Drops a line not yet printed: the step it describes is over. */
-    static synchronized void clear() {
+    public static synchronized void clear() {
         if (pending != null) pending.cancel(false);
         pending = null;
     }

@@ -1,4 +1,7 @@
-package dev.sahara.cli;
+package dev.sahara.report;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.model.Json;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,8 +21,8 @@ public final class EngineVersion {
     public static String sourceHash() { return BUILD.getProperty("source.hash", "unknown"); }
 
     /** The "engine" object of a result file's header: {name, version, git_commit, source_hash}. */
-    public static com.fasterxml.jackson.databind.node.ObjectNode describe() {
-        var e = dev.sahara.model.Json.MAPPER.createObjectNode();
+    public static ObjectNode describe() {
+        ObjectNode e = Json.MAPPER.createObjectNode();
         e.put("name", "sahara");
         e.put("version", version());
         e.put("git_commit", gitCommit());

@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.attribution.Shard;
 import picocli.CommandLine.Option;
@@ -11,5 +11,5 @@ public final class ShardOption {
     String shard;
 
     /** The shard, or null for an unsharded run. */
-    Shard shard() { return shard == null ? null : Shard.parse(shard, System.getenv()); }
+    public Shard shard() { return shard == null ? null : Shard.parse(shard, System.getenv()); }
 }

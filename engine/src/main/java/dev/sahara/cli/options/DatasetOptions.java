@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.data.Dataset;
 import dev.sahara.data.Datasets;

@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.model;
 
 import dev.sahara.SaharaException;
 
@@ -16,13 +16,13 @@ import java.util.Map;
  * works with no download. Weights are memory-mapped, so a builtin model is copied to a temporary folder,
  * removed when the JVM exits.
  */
-final class BuiltinModels {
+public final class BuiltinModels {
     static final Map<String, String> RESOURCE = Map.of("planted", "/models/planted/", "stories260K", "/models/stories260K/");
     private static final List<String> FILES = List.of("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json");
 
     private BuiltinModels() {}
 
-    static Path resolve(String spec) {
+    public static Path resolve(String spec) {
         if (!spec.startsWith("builtin:")) return Path.of(spec);
         String name = spec.substring("builtin:".length());
         String base = RESOURCE.get(name);

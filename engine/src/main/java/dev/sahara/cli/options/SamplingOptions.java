@@ -1,8 +1,10 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.SaharaException;
 import dev.sahara.llama.Sampler;
 import picocli.CommandLine.Option;
+
+import java.util.List;
 
 /** --decoding greedy|top-k, --top-k, --temperature, --seed. */
 public final class SamplingOptions {
@@ -31,6 +33,17 @@ public final class SamplingOptions {
         if (greedyOnly && temperatureOption != null) {
             throw new SaharaException("--temperature needs top-k decoding (--top-k K or --decoding top-k): greedy decoding has no temperature");
         }
+    }
+
+    /**
+     * The decodings to run: {@code --decoding greedy} or {@code top-k} gives one; no --decoding (and no --top-k),
+     * or {@code --decoding both}, gives greedy and top-k (k = --top-k or 5, --temperature, --seed), as the paper reports both.
+     */
+    public List<Sampler> samplers() {
+        boolean both = (decoding == null && topK == null) || "both".equals(decoding);
+        if (!both) return List.of(sampler());
+        check(false);
+        return List.of(Sampler.GREEDY, new Sampler(topK == null ? 5 : topK, temperature(), seed));
     }
 
     public Sampler sampler() {

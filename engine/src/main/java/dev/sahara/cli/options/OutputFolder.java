@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import dev.sahara.SaharaException;
 import dev.sahara.report.CandidateLog;
@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -41,18 +42,18 @@ import java.util.stream.Stream;
  *       {@code --force}, which removes exactly those files (and {@code *.tmp} leftovers), or, for sweep/attribute,
  *       {@code --resume DIR}, which continues the run the folder holds.</li>
  * </ul>
- * The claim ends when the command returns ({@link SaharaCommand} calls {@link #releaseAll}); a JVM stopped by a signal
+ * The claim ends when the command returns ({@code SaharaCommand} calls {@link #releaseAll}); a JVM stopped by a signal
  * (Ctrl-C, {@code kill}) empties the lock in a shutdown hook and, for a resumable run, prints how to continue it.
  */
-final class OutputFolder {
+public final class OutputFolder {
     /** The lock file's name. */
-    static final String LOCK = ".sahara.lock";
+    public static final String LOCK = ".sahara.lock";
 
     /** Every file a run of each command writes (globs), the lock excepted. {@code --force} removes these and nothing else. */
     static final Map<String, List<String>> RESULT_FILES = Map.of(
-            "sweep", List.of("sweep.json", "heads.csv", "heatmap.png", "timings.json", CandidateLog.FILE, ShardRun.DONE_FILE),
+            "sweep", List.of("sweep.json", "heads.csv", "heatmap.png", "timings.json", CandidateLog.FILE, CandidateLog.SHARD_DONE),
             "attribute", List.of("attribution.json", "heads.csv", "heatmap.png", "heatmap_step*.png", "report.md", "timings.json", CandidateLog.FILE,
-                    ShardRun.DONE_FILE, "responses_before.jsonl", "responses_after.jsonl"),
+                    CandidateLog.SHARD_DONE, "responses_before.jsonl", "responses_after.jsonl"),
             "ships", List.of("ships.json", "heads.csv", "heatmap.png", "timings.json"),
             "asr", List.of("asr.json", "responses.jsonl", "timings.json"),
             "ships-asr", List.of("ships_asr.json", "responses_k*_*.jsonl", "timings.json"),
@@ -85,7 +86,7 @@ final class OutputFolder {
      */
     static Path claim(CommandSpec spec, String command, Path out, Path resume, boolean force) {
         if (resume != null && force) throw new SaharaException("--force and --resume: give one (--force starts the run afresh, --resume continues it)");
-        Path dir = RunRecord.outDir(spec, out, resume);
+        Path dir = outDir(spec, out, resume);
         PrintWriter err = spec.commandLine().getErr();
         Path firstCreated = null;   // the outermost folder this claim creates: removed again if the run ends without writing anything
         for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) firstCreated = p;
@@ -112,8 +113,17 @@ final class OutputFolder {
         return dir;
     }
 
+    /** The output folder: {@code --resume DIR} when given (then {@code --out}, if also given, must name the same folder). */
+    private static Path outDir(CommandSpec spec, Path out, Path resume) {
+        if (resume == null) return out;
+        if (spec.commandLine().getParseResult().hasMatchedOption("--out") && !out.toAbsolutePath().normalize().equals(resume.toAbsolutePath().normalize())) {
+            throw new SaharaException("--out " + out + " and --resume " + resume + " name different folders; give only --resume DIR");
+        }
+        return resume;
+    }
+
     /** Ends every claim of this thread: the lock files are emptied and unlocked. Safe to call when there is none. */
-    static void releaseAll() {
+    public static void releaseAll() {
         List<OutputFolder> claims = CLAIMS.get();
         for (OutputFolder c : claims) c.release(true);
         claims.clear();
@@ -228,13 +238,13 @@ final class OutputFolder {
     private static String hostName() {
         try {
             return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return System.getenv().getOrDefault("HOSTNAME", "localhost");
         }
     }
 
     private static Optional<Long> pidOf(String holder) {
-        var m = java.util.regex.Pattern.compile("^pid (\\d{1,18})\\b").matcher(holder);
+        var m = Pattern.compile("^pid (\\d{1,18})\\b").matcher(holder);
         return m.find() ? Optional.of(Long.parseLong(m.group(1))) : Optional.empty();
     }
 }
