@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * on the tiling nor on how many tokens are in the batch (a decoded token gets the same bits as the same row in a
  * prefill); {@link #dotByBlocks} is its scalar statement. Why blocks: a single chain over k = 768 or 2048 lets the
  * rounding error grow with the whole running sum; short chains plus a total cost one add per 64 multiply-adds and
- * cut the matmul's error about fourfold — it was nearly all of the forward's error against float64
+ * cut the matmul's error five- to tenfold — it was nearly all of the forward's error against float64
  * (docs/SPEC.md, "Precision").
  *
  * <p>The caller decodes one panel (NR weight rows × k, k-major, contiguous in the packed weight) into a float32
