@@ -322,35 +322,58 @@ public final class CpuBackend implements Backend {
         return FloatVector.fromArray(F, a, aOff).fma(FloatVector.fromArray(F, b, bOff), acc);
     }
 
+    /** Keys per partial sum of softmax · V: as the matmul's blocks of k ({@link MatMulKernel}), for the same reason. */
+    private static final int KEY_BLOCK = MatMulKernel.KB;
+
     /**
      * out[oOff + i] = Σ_j (p[j] · inv) · v[vOff + j·vStride + i] for i < n, j < keys (softmax · V for one query):
-     * each element one fused multiply-add chain in key order, four vectors of them held in registers at a time.
+     * each element a fused multiply-add chain in key order per block of {@link #KEY_BLOCK} keys, the blocks' sums
+     * added in order to a total from 0 (one chain over thousands of keys lost ten times more to rounding), four
+     * vectors of them held in registers at a time; the same sums, so the same bits, in the vector and scalar loops:
+     * {@link MatMulKernel#dotByBlocks} of the weights p[j] · inv and the column of v.
      */
     static void weightedSum(float[] p, float inv, int keys, float[] v, int vOff, int vStride, float[] out, int oOff, int n) {
         int i = 0;
         for (; i + 4 * L <= n; i += 4 * L) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            for (int j = 0, at = vOff + i; j < keys; j++, at += vStride) {
-                FloatVector w = FloatVector.broadcast(F, p[j] * inv);
-                a0 = w.fma(FloatVector.fromArray(F, v, at), a0);
-                a1 = w.fma(FloatVector.fromArray(F, v, at + L), a1);
-                a2 = w.fma(FloatVector.fromArray(F, v, at + 2 * L), a2);
-                a3 = w.fma(FloatVector.fromArray(F, v, at + 3 * L), a3);
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (int j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int j = j0, j1 = Math.min(keys, j0 + KEY_BLOCK), at = vOff + j0 * vStride + i; j < j1; j++, at += vStride) {
+                    FloatVector w = FloatVector.broadcast(F, p[j] * inv);
+                    a0 = w.fma(FloatVector.fromArray(F, v, at), a0);
+                    a1 = w.fma(FloatVector.fromArray(F, v, at + L), a1);
+                    a2 = w.fma(FloatVector.fromArray(F, v, at + 2 * L), a2);
+                    a3 = w.fma(FloatVector.fromArray(F, v, at + 3 * L), a3);
+                }
+                s0 = s0.add(a0);
+                s1 = s1.add(a1);
+                s2 = s2.add(a2);
+                s3 = s3.add(a3);
             }
-            a0.intoArray(out, oOff + i);
-            a1.intoArray(out, oOff + i + L);
-            a2.intoArray(out, oOff + i + 2 * L);
-            a3.intoArray(out, oOff + i + 3 * L);
+            s0.intoArray(out, oOff + i);
+            s1.intoArray(out, oOff + i + L);
+            s2.intoArray(out, oOff + i + 2 * L);
+            s3.intoArray(out, oOff + i + 3 * L);
         }
         for (; i + L <= n; i += L) {
-            FloatVector a = FloatVector.zero(F);
-            for (int j = 0, at = vOff + i; j < keys; j++, at += vStride) a = FloatVector.broadcast(F, p[j] * inv).fma(FloatVector.fromArray(F, v, at), a);
-            a.intoArray(out, oOff + i);
+            FloatVector s = FloatVector.zero(F);
+            for (int j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
+                FloatVector a = FloatVector.zero(F);
+                for (int j = j0, j1 = Math.min(keys, j0 + KEY_BLOCK), at = vOff + j0 * vStride + i; j < j1; j++, at += vStride) {
+                    a = FloatVector.broadcast(F, p[j] * inv).fma(FloatVector.fromArray(F, v, at), a);
+                }
+                s = s.add(a);
+            }
+            s.intoArray(out, oOff + i);
         }
         for (; i < n; i++) {
-            float a = 0f;
-            for (int j = 0, at = vOff + i; j < keys; j++, at += vStride) a = Math.fma(p[j] * inv, v[at], a);
-            out[oOff + i] = a;
+            float s = 0f;
+            for (int j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
+                float a = 0f;
+                for (int j = j0, j1 = Math.min(keys, j0 + KEY_BLOCK), at = vOff + j0 * vStride + i; j < j1; j++, at += vStride) a = Math.fma(p[j] * inv, v[at], a);
+                s = s + a;
+            }
+            out[oOff + i] = s;
         }
     }
 

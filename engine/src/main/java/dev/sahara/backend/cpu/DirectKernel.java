@@ -15,13 +15,14 @@ import java.nio.ByteOrder;
  *
  * <p>bf16 / f16 panels are loaded as ints: one int holds two neighbouring columns (2m in the low half, 2m + 1 in
  * the high half), so a shift or a mask widens them to float32 with plain int lane ops, and the kernel keeps the
- * even and the odd columns in separate accumulators. Each output is still the one fused multiply-add chain in
- * k order that {@link MatMulKernel} computes, so decoding and prefill give bit-identical results.
+ * even and the odd columns in separate accumulators. Each output is still summed as {@link MatMulKernel} sums it
+ * (a fused multiply-add chain per block of {@link MatMulKernel#KB} k steps, the blocks added in order), so
+ * decoding and prefill give bit-identical results.
  */
 final class DirectKernel {
     private static final VectorSpecies<Float> F = MatMulKernel.F;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    private static final int L = MatMulKernel.L, NR = MatMulKernel.NR;
+    private static final int L = MatMulKernel.L, NR = MatMulKernel.NR, KB = MatMulKernel.KB;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Token rows up to which decoding a panel into a float32 scratch does not pay. */
     static final int MAX_TOKENS = 4;
@@ -41,21 +42,27 @@ final class DirectKernel {
         int k = p.k, x0 = t * k, i = 0;
         long off = p.offset(panel, 0), step = NR * 4L;
         MemorySegment w = p.data;
-        FloatVector c0 = FloatVector.zero(F), c1 = c0;
-        for (; i + 4 <= k; i += 4, off += 4 * step) {   // unrolled: the loop's own overhead halved the bandwidth
-            for (int u = 0; u < 4; u++) {
-                FloatVector a = FloatVector.broadcast(F, x[x0 + i + u]);
-                c0 = a.fma(FloatVector.fromMemorySegment(F, w, off + u * step, LE), c0);
-                c1 = a.fma(FloatVector.fromMemorySegment(F, w, off + u * step + L * 4L, LE), c1);
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        for (int k0 = 0; k0 < k; k0 += KB) {
+            int k1 = Math.min(k, k0 + KB);
+            FloatVector c0 = FloatVector.zero(F), c1 = c0;
+            for (; i + 4 <= k1; i += 4, off += 4 * step) {   // unrolled: the loop's own overhead halved the bandwidth
+                for (int u = 0; u < 4; u++) {
+                    FloatVector a = FloatVector.broadcast(F, x[x0 + i + u]);
+                    c0 = a.fma(FloatVector.fromMemorySegment(F, w, off + u * step, LE), c0);
+                    c1 = a.fma(FloatVector.fromMemorySegment(F, w, off + u * step + L * 4L, LE), c1);
+                }
             }
+            for (; i < k1; i++, off += step) {
+                FloatVector a = FloatVector.broadcast(F, x[x0 + i]);
+                c0 = a.fma(FloatVector.fromMemorySegment(F, w, off, LE), c0);
+                c1 = a.fma(FloatVector.fromMemorySegment(F, w, off + L * 4L, LE), c1);
+            }
+            s0 = s0.add(c0);
+            s1 = s1.add(c1);
         }
-        for (; i < k; i++, off += step) {
-            FloatVector a = FloatVector.broadcast(F, x[x0 + i]);
-            c0 = a.fma(FloatVector.fromMemorySegment(F, w, off, LE), c0);
-            c1 = a.fma(FloatVector.fromMemorySegment(F, w, off + L * 4L, LE), c1);
-        }
-        c0.intoArray(lanes, 0);
-        c1.intoArray(lanes, L);
+        s0.intoArray(lanes, 0);
+        s1.intoArray(lanes, L);
         System.arraycopy(lanes, 0, out, t * outCols + n0, valid);
     }
 
@@ -64,32 +71,38 @@ final class DirectKernel {
         boolean bf16 = p.dtype == DType.BF16;
         long off = p.offset(panel, 0), step = NR * 2L;
         MemorySegment w = p.data;
-        FloatVector even = FloatVector.zero(F), odd = even;
-        if (bf16) {
-            // Unrolled four k steps at a time (the same chain per output): one step per iteration left a core at
-            // half the memory bandwidth, so two cores could not saturate it.
-            for (; i + 4 <= k; i += 4, off += 4 * step) {
-                IntVector p0 = pairs(w, off), p1 = pairs(w, off + step), p2 = pairs(w, off + 2 * step), p3 = pairs(w, off + 3 * step);
-                FloatVector a0 = FloatVector.broadcast(F, x[x0 + i]), a1 = FloatVector.broadcast(F, x[x0 + i + 1]);
-                FloatVector a2 = FloatVector.broadcast(F, x[x0 + i + 2]), a3 = FloatVector.broadcast(F, x[x0 + i + 3]);
-                even = a0.fma(bf16Even(p0), even);
-                odd = a0.fma(bf16Odd(p0), odd);
-                even = a1.fma(bf16Even(p1), even);
-                odd = a1.fma(bf16Odd(p1), odd);
-                even = a2.fma(bf16Even(p2), even);
-                odd = a2.fma(bf16Odd(p2), odd);
-                even = a3.fma(bf16Even(p3), even);
-                odd = a3.fma(bf16Odd(p3), odd);
+        FloatVector evenTotal = FloatVector.zero(F), oddTotal = evenTotal;
+        for (int k0 = 0; k0 < k; k0 += KB) {
+            int k1 = Math.min(k, k0 + KB);
+            FloatVector even = FloatVector.zero(F), odd = even;
+            if (bf16) {
+                // Unrolled four k steps at a time (the same chain per output): one step per iteration left a core at
+                // half the memory bandwidth, so two cores could not saturate it.
+                for (; i + 4 <= k1; i += 4, off += 4 * step) {
+                    IntVector p0 = pairs(w, off), p1 = pairs(w, off + step), p2 = pairs(w, off + 2 * step), p3 = pairs(w, off + 3 * step);
+                    FloatVector a0 = FloatVector.broadcast(F, x[x0 + i]), a1 = FloatVector.broadcast(F, x[x0 + i + 1]);
+                    FloatVector a2 = FloatVector.broadcast(F, x[x0 + i + 2]), a3 = FloatVector.broadcast(F, x[x0 + i + 3]);
+                    even = a0.fma(bf16Even(p0), even);
+                    odd = a0.fma(bf16Odd(p0), odd);
+                    even = a1.fma(bf16Even(p1), even);
+                    odd = a1.fma(bf16Odd(p1), odd);
+                    even = a2.fma(bf16Even(p2), even);
+                    odd = a2.fma(bf16Odd(p2), odd);
+                    even = a3.fma(bf16Even(p3), even);
+                    odd = a3.fma(bf16Odd(p3), odd);
+                }
             }
+            for (; i < k1; i++, off += step) {
+                IntVector pair = pairs(w, off);
+                FloatVector a = FloatVector.broadcast(F, x[x0 + i]);
+                even = a.fma(bf16 ? bf16Even(pair) : WeightDecoder.f16(pair.and(0xffff)), even);
+                odd = a.fma(bf16 ? bf16Odd(pair) : WeightDecoder.f16(pair.lanewise(VectorOperators.LSHR, 16)), odd);
+            }
+            evenTotal = evenTotal.add(even);
+            oddTotal = oddTotal.add(odd);
         }
-        for (; i < k; i++, off += step) {
-            IntVector pair = pairs(w, off);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + i]);
-            even = a.fma(bf16 ? bf16Even(pair) : WeightDecoder.f16(pair.and(0xffff)), even);
-            odd = a.fma(bf16 ? bf16Odd(pair) : WeightDecoder.f16(pair.lanewise(VectorOperators.LSHR, 16)), odd);
-        }
-        even.intoArray(lanes, 0);
-        odd.intoArray(lanes, L);
+        evenTotal.intoArray(lanes, 0);
+        oddTotal.intoArray(lanes, L);
         int o = t * outCols + n0;
         for (int j = 0; j < valid; j++) out[o + j] = lanes[(j & 1) * L + (j >> 1)];
     }

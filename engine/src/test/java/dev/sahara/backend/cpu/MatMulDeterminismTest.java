@@ -17,8 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The matmul's promises beyond accuracy: the same bits whatever the thread count, and whatever the batch a row
- * sits in (the decoding kernel and the prefill kernel compute the same fma chain); the vectorised f16 decode
- * equals {@link Float#float16ToFloat} on every bit pattern.
+ * sits in (the decoding kernel and the prefill kernel compute the same sums); every kernel equals the scalar
+ * definition {@link MatMulKernel#dotByBlocks}, and so does softmax · V; the vectorised f16 decode equals
+ * {@link Float#float16ToFloat} on every bit pattern.
  */
 class MatMulDeterminismTest {
     static MemorySegment weight(Arena arena, Random r, DType dt, int n, int k) {
@@ -61,6 +62,56 @@ class MatMulDeterminismTest {
             assertArrayEquals(Arrays.copyOfRange(ref, 0, 5 * n), five);
             float[] fewRows = matmul(two, w, Arrays.copyOfRange(x, 0, 3 * k), 3);    // the direct kernel with several rows
             assertArrayEquals(Arrays.copyOfRange(ref, 0, 3 * n), fewRows);
+        }
+    }
+
+    /** k across the block boundaries; rows that take the direct kernel (1, 3), the 6-row block and the 1-row remainder (13). */
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void everyKernelEqualsTheBlockedSumBitForBit(DType dt) {
+        Random r = new Random(13);
+        int n = 45;   // a partial last panel
+        try (Arena arena = Arena.ofConfined(); CpuBackend b = new CpuBackend(2)) {
+            for (int k : new int[] {1, 5, 63, 64, 65, 130, 301, 768}) {
+                MemorySegment src = weight(arena, r, dt, n, k);
+                CpuWeight w = new CpuWeight(src, dt, n, k);
+                float[] wf = new float[n * k];
+                WeightDecoder.decode(src, dt, 0, n * k, wf, 0);
+                for (int rows : new int[] {1, 3, 13}) {
+                    float[] x = new float[rows * k];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+                    float[] got = matmul(b, w, x, rows);
+                    for (int t = 0; t < rows; t++) {
+                        for (int j = 0; j < n; j++) {
+                            float want = MatMulKernel.dotByBlocks(x, t * k, wf, j * k, 1, k);
+                            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got[t * n + j]), dt + " k " + k + ", " + rows + " rows, output (" + t + ", " + j + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** softmax · V over key counts across the block boundaries and widths that use every loop (four vectors, one, scalar). */
+    @Test
+    void weightedSumEqualsTheBlockedSumBitForBit() {
+        Random r = new Random(17);
+        int L = MatMulKernel.L;
+        for (int keys : new int[] {1, 63, 64, 65, 200, 1000}) {
+            for (int n : new int[] {3, L + 3, 4 * L + L + 3}) {
+                int stride = n + 5;
+                float[] p = new float[keys], v = new float[keys * stride + 2], out = new float[n + 1];
+                for (int j = 0; j < keys; j++) p[j] = r.nextFloat();
+                for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+                float inv = 1f / keys;
+                CpuBackend.weightedSum(p, inv, keys, v, 2, stride, out, 1, n);
+                float[] weights = new float[keys];
+                for (int j = 0; j < keys; j++) weights[j] = p[j] * inv;
+                for (int i = 0; i < n; i++) {
+                    float want = MatMulKernel.dotByBlocks(weights, 0, v, 2 + i, stride, keys);
+                    assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(out[1 + i]), keys + " keys, n " + n + ", element " + i);
+                }
+            }
         }
     }
 
