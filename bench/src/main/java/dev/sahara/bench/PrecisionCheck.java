@@ -8,6 +8,7 @@ import dev.sahara.backend.Tensor;
 import dev.sahara.backend.Weight;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.backend.reference.ReferenceBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
@@ -102,7 +103,7 @@ public final class PrecisionCheck {
 
     static float[] lastLogits(Path dir, Backend backend) {
         try (LlamaModel m = new LlamaModel(Checkpoint.open(dir), backend)) {
-            return m.forward(TokenBatch.pack(List.of(IDS)), Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+            return m.forward(Forward.of(TokenBatch.pack(List.of(IDS)), Ablation.none())).lastLogits()[0];
         }
     }
 

@@ -3,6 +3,7 @@ package dev.sahara.backend.cpu;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.Backend;
 import dev.sahara.backend.reference.ReferenceBackend;
+import dev.sahara.llama.Forward;
 import dev.sahara.llama.LlamaModel;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.DType;
@@ -33,7 +34,7 @@ class ForwardPrecisionTest {
 
     static float[] lastLogits(Backend backend, int[] ids) {
         try (LlamaModel m = new LlamaModel(SyntheticModels.build(Path.of("precision-test"), SHAPE, DType.BF16, 42), backend)) {
-            return m.forward(TokenBatch.pack(List.of(ids)), Ablation.none(), LlamaModel.Outputs.LAST_LOGITS).lastLogits()[0];
+            return m.forward(Forward.of(TokenBatch.pack(List.of(ids)), Ablation.none())).lastLogits()[0];
         }
     }
 
