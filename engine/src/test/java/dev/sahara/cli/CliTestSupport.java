@@ -4,6 +4,7 @@ import dev.sahara.attribution.Progress;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.List;
 
 /** Runs the CLI in-process and keeps what it printed. */
 public record CliTestSupport(int exitCode, String out, String err) {
@@ -21,5 +22,18 @@ public record CliTestSupport(int exitCode, String out, String err) {
         String e = err.strip();
         if (e.lines().count() != 1 || !e.startsWith("error: ")) throw new AssertionError("expected one 'error: ' line on stderr, got:\n" + err);
         return e.substring("error: ".length());
+    }
+
+    /**
+     * The one {@code error: } line of a run that failed after work began: status lines may come before it (what the
+     * run was doing, printed when a step lasts over 0.7 s, e.g. on a loaded machine), never another error line.
+     */
+    public String errorLineAfterProgress() {
+        List<String> lines = err.strip().lines().map(l -> l.substring(l.lastIndexOf('\r') + 1)).filter(l -> !l.isBlank()).toList();
+        String last = lines.isEmpty() ? "" : lines.getLast();
+        if (!last.startsWith("error: ") || lines.stream().filter(l -> l.contains("error:")).count() != 1) {
+            throw new AssertionError("expected one 'error: ' line, last on stderr, got:\n" + err);
+        }
+        return last.substring("error: ".length());
     }
 }

@@ -50,13 +50,13 @@ class NumericGuardTest {
         Path m = poisoned("model.layers.1.self_attn.v_proj.weight", 5, Float.NaN);
         CliTestSupport r = CliTestSupport.run("logits", "--model", m.toString(), "--token-ids", "1,5,9");
         assertEquals(2, r.exitCode(), r.err());
-        String line = r.errorLine();
+        String line = r.errorLineAfterProgress();
         assertTrue(line.contains("layer 1") && line.contains("v_proj") && line.contains("NaN"), line);
         assertEquals("", r.out());
 
         r = CliTestSupport.run("sweep", "--model", m.toString(), "--limit", "3", "--out", tmp.resolve("s").toString());
         assertEquals(2, r.exitCode(), r.err());
-        assertTrue(r.errorLine().contains("layer 1, output of v_proj at layer.1.attn.v"), r.err());
+        assertTrue(r.errorLineAfterProgress().contains("layer 1, output of v_proj at layer.1.attn.v"), r.err());
     }
 
     @Test
@@ -65,7 +65,7 @@ class NumericGuardTest {
         CliTestSupport r = CliTestSupport.run("attribute", "--model", m.toString(), "--limit", "3", "--group-size", "1", "--no-asr",
                 "--out", tmp.resolve("a").toString());
         assertEquals(2, r.exitCode(), r.err());
-        String line = r.errorLine();
+        String line = r.errorLineAfterProgress();
         assertTrue(line.contains("layer 1, output of down_proj at layer.1.mlp.out"), line);
     }
 }
