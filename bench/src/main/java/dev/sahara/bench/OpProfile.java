@@ -78,6 +78,8 @@ public final class OpProfile {
         @Override public boolean topK(Tensor logits, int k, int[] ids, float[] values) { return time("topK", () -> b.topK(logits, k, ids, values)); }
         @Override public void klDivergence(Tensor p, Tensor q, boolean official, double[] out) { time("klDivergence", () -> b.klDivergence(p, q, official, out)); }
         @Override public void add(Tensor x, Tensor y) { time("add", () -> b.add(x, y)); }
+        @Override public void projectOut(Tensor x, Tensor unit) { time("projectOut", () -> b.projectOut(x, unit)); }
+        @Override public void addRow(Tensor x, Tensor row) { time("addRow", () -> b.addRow(x, row)); }
         @Override public void copy(Tensor d, Tensor s) { time("copy", () -> b.copy(d, s)); }
         @Override public void close() { b.close(); }
 

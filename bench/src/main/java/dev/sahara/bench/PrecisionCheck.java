@@ -240,6 +240,8 @@ public final class PrecisionCheck {
         @Override public void scatterRows(Tensor dst, int[] dstRows, Tensor src) { fast.scatterRows(dst, dstRows, src); }
         @Override public void gatherRows(Tensor out, Tensor x, int[] rows) { fast.gatherRows(out, x, rows); }
         @Override public void add(Tensor x, Tensor y) { fast.add(x, y); }
+        @Override public void projectOut(Tensor x, Tensor unit) { fast.projectOut(x, unit); }   // no direction edit in this check
+        @Override public void addRow(Tensor x, Tensor row) { fast.addRow(x, row); }
         @Override public void copy(Tensor dst, Tensor src) { fast.copy(dst, src); }
         @Override public void close() { fast.close(); }
     }

@@ -12,6 +12,7 @@ import dev.sahara.cli.options.Workload;
 import dev.sahara.cli.options.WorkloadOptions;
 import dev.sahara.eval.PerPromptAsr;
 import dev.sahara.llama.Sampler;
+import dev.sahara.report.ResultHeader;
 import dev.sahara.report.AsrReport;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
@@ -64,7 +65,7 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
             ObjectNode o = w.header().json("course-correction");
             o.setAll(asrSettings.describe(samplers));
             prefix.describe(o);
-            o.put("ablation", a.toString());
+            ResultHeader.putAblation(o, a);
             ArrayNode results = o.putArray("results");
             StringBuilder summary = new StringBuilder("forced prefix \"" + responsePrefix + "\", ablation " + a + "\n");
             List<Ablation> variants = a.isEmpty() ? List.of(Ablation.none()) : List.of(Ablation.none(), a);

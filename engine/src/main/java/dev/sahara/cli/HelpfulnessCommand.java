@@ -13,6 +13,7 @@ import dev.sahara.data.Dataset;
 import dev.sahara.eval.Helpfulness;
 import dev.sahara.eval.HelpfulnessTask;
 import dev.sahara.model.PromptFormat;
+import dev.sahara.report.ResultHeader;
 import dev.sahara.report.HelpfulnessReport;
 import dev.sahara.report.ResultFiles;
 import picocli.CommandLine.Command;
@@ -72,7 +73,7 @@ public final class HelpfulnessCommand implements Callable<Integer> {
             o.put("prompt_format", "task contexts as given (no template)");
             o.set("scoring", HelpfulnessReport.scoring(w.model().config().maxPositionEmbeddings(), addBos));
             o.put("task_format", taskFormat);
-            o.put("ablation", a.toString());
+            ResultHeader.putAblation(o, a);
             ObjectNode results = o.putObject("results");
             StringBuilder summary = new StringBuilder("task " + t.name() + "\n");
             List<Ablation> variants = a.isEmpty() ? List.of(Ablation.none()) : List.of(Ablation.none(), a);

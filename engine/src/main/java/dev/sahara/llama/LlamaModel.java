@@ -37,9 +37,11 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * The residual stream entering every layer ({@code layer.{l}.resid_in}, (T, dim) each) for one batch under
-     * one base ablation. A forward whose ablation differs from the base only at layers ≥ l can start at layer l
-     * from here: the layers below compute exactly the same thing. {@code qkv}, when kept (else null): each layer's
-     * {@code layer.{l}.attn.q/k/v}, with which a candidate of that very layer skips its norm and projections too.
+     * one base ablation, before that layer's own input edits (an added direction of that layer; the embedding's
+     * directional ablation at layer 0): what {@link Ablation#below} describes. A forward whose ablation differs from
+     * the base only at layers ≥ l can start at layer l from here: the layers below compute exactly the same thing.
+     * {@code qkv}, when kept (else null): each layer's {@code layer.{l}.attn.q/k/v}, with which a candidate of that
+     * very layer skips its norm and projections too (when its input edits are the base's).
      */
     public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn, Tensor[][] qkv) {
         /** The hook that fills these: {@code layer.{l}.resid_in}, and {@code layer.{l}.attn.q/k/v} when kept. */
@@ -186,6 +188,13 @@ public final class LlamaModel implements AutoCloseable {
             Residuals from = f.from();
             int fromLayer = from == null ? 0 : f.fromLayer();
             Tensor x = all.x, xn = all.xn, q = all.q, k = all.k, v = all.v, att = all.att, o = all.o, gate = all.gate, up = all.up;
+            Ablation ablation = f.ablation();
+            // The refusal-direction edits (SPEC.md): r̂ is projected out of every write to the residual stream, and
+            // coefficient × direction is added to the input of the direction's layer.
+            Tensor unit = ablation.directionAblated() == null ? null : directionRow(ablation.directionAblated().unit());   // (1, dim) r̂
+            Tensor added = ablation.directionAdded() == null ? null
+                    : directionRow(scaled(ablation.directionAdded().vector(), ablation.addedCoefficient()));   // (1, dim)
+            int addedLayer = added == null ? -1 : ablation.directionAdded().layer();
             if (from == null) {
                 b.embed(x, w.embed(), batch.tokens());
                 hook.at(HookPoint.EMBED, -1, x);
@@ -195,11 +204,14 @@ public final class LlamaModel implements AutoCloseable {
 
             for (int l = fromLayer; l < c.numLayers(); l++) {
                 Weights.Layer lw = w.layers()[l];
-                Ablation.LayerEdits edits = f.ablation().forLayer(l, c);
-                hook.at(HookPoint.RESID_IN, l, x);
+                Ablation.LayerEdits edits = ablation.forLayer(l, c);
+                hook.at(HookPoint.RESID_IN, l, x);                            // the layer input before its own edits (what Residuals keep)
+                if (l == 0 && unit != null) b.projectOut(x, unit);       // the embedding's write (applied here so a forward from layer 0 does it too)
+                if (l == addedLayer) b.addRow(x, added);
 
                 // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
-                if (l == fromLayer && from != null && from.qkv() != null) {
+                // (the kept q, k, v were computed from the base's layer input: reusable only under the same input edits)
+                if (l == fromLayer && from != null && from.qkv() != null && ablation.sameInputEdits(l, from.base())) {
                     // The cached q, k (after RoPE, before any ablation) and v of the start layer: a candidate ablating
                     // a head of that very layer does not change them, so it skips the norm and the projections too.
                     b.copy(q, from.qkv()[l][0]);
@@ -231,6 +243,7 @@ public final class LlamaModel implements AutoCloseable {
                 hook.at(HookPoint.ATTN_Z, l, att);
                 b.editHeads(att, hd, edits.out());
                 b.matmul(o, att, lw.wo(), lw.bo());
+                if (unit != null) b.projectOut(o, unit);
                 hook.at(HookPoint.ATTN_OUT, l, o);
                 b.add(x, o);
                 hook.at(HookPoint.RESID_MID, l, x);
@@ -244,6 +257,7 @@ public final class LlamaModel implements AutoCloseable {
                 b.swiglu(gate, up);
                 hook.at(HookPoint.MLP_ACT, l, gate);
                 b.matmul(o, gate, lw.wDown(), null);
+                if (unit != null) b.projectOut(o, unit);
                 hook.at(HookPoint.MLP_OUT, l, o);
                 b.add(x, o);
                 hook.at(HookPoint.RESID_OUT, l, x);
@@ -285,6 +299,37 @@ public final class LlamaModel implements AutoCloseable {
             returnBuffers(all);
             if (last != all) returnBuffers(last);
         }
+    }
+
+    /** A direction edit's row, (1, dim), uploaded once per distinct value: decoding must not upload it for every token. */
+    private synchronized Tensor directionRow(float[] values) {
+        return directionRows.computeIfAbsent(new RowValues(values), key -> {
+            Tensor t = b.allocate(1, values.length);
+            b.upload(t, values);
+            return t;
+        });
+    }
+
+    /** A float[] compared by value, as a map key. */
+    private record RowValues(float[] values) {
+        @Override
+        public boolean equals(Object o) { return o instanceof RowValues r && Arrays.equals(r.values, values); }
+
+        @Override
+        public int hashCode() { return Arrays.hashCode(values); }
+    }
+
+    /** The last few direction rows used (a run uses one or two). */
+    private final LinkedHashMap<RowValues, Tensor> directionRows = new LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<RowValues, Tensor> eldest) { return size() > 4; }
+    };
+
+    /** coefficient × v, each product rounded once to float32: the row activation addition adds. */
+    private static float[] scaled(float[] v, float coefficient) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = coefficient * v[i];
+        return out;
     }
 
     private void checkLength(AttentionLayout layout) {

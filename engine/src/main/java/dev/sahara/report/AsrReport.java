@@ -37,7 +37,8 @@ public final class AsrReport {
 
     /** One measurement: ablation, asr, harmful, n, context_full, and the file of its responses. */
     public static ObjectNode summary(AsrEvaluation.Result r, Ablation ablation, String responsesFile) {
-        ObjectNode o = Json.MAPPER.createObjectNode().put("ablation", ablation.toString());
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        ResultHeader.putAblation(o, ablation);
         return counts(o, r.asr(), r.harmful(), r.responses().size(), r.filledContext(), responsesFile);
     }
 

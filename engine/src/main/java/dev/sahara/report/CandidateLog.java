@@ -330,7 +330,7 @@ public final class CandidateLog implements GreedyGroupSearch.Memo, AutoCloseable
         }
     }
 
-    static String sha256(byte[] bytes) {
+    public static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {

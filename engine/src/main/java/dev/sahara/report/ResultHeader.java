@@ -1,12 +1,18 @@
 package dev.sahara.report;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.SaharaException;
+import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
+import dev.sahara.ablate.ResidualDirection;
 import dev.sahara.data.Dataset;
 import dev.sahara.model.Json;
 import dev.sahara.model.ModelConfig;
 import dev.sahara.model.PromptFormat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.LocalDate;
 
 /**
@@ -35,6 +41,31 @@ public record ResultHeader(String modelPath, String attentionFrom, ModelConfig c
         o.put("mode", mode.label);
         if (mode.usesEpsilon()) o.put("epsilon", epsilon);
         else o.putNull("epsilon");
+    }
+
+    /**
+     * A result's record of an ablation: {@code "ablation"}, its canonical text, and for each direction edit an object
+     * with the file, its sha256, layer, position and norm ({@code direction_ablated}; {@code direction_added} with its
+     * coefficient too). Without direction edits the record is what it always was.
+     */
+    public static void putAblation(ObjectNode o, Ablation a) {
+        o.put("ablation", a.toString());
+        if (a.directionAblated() != null) putDirection(o.putObject("direction_ablated"), a.directionAblated());
+        if (a.directionAdded() != null) putDirection(o.putObject("direction_added"), a.directionAdded()).put("coefficient", a.addedCoefficient());
+    }
+
+    private static ObjectNode putDirection(ObjectNode o, ResidualDirection d) {
+        Path file = Path.of(d.source());
+        try {
+            o.put("file", d.source());
+            o.put("sha256", CandidateLog.sha256(Files.readAllBytes(file)));
+        } catch (IOException e) {
+            throw SaharaException.inFile(file, "cannot read: " + e.getMessage());
+        }
+        o.put("layer", d.layer());
+        o.put("position", d.position());
+        o.put("norm", d.norm());
+        return o;
     }
 
     public ObjectNode json(String command) {

@@ -5,10 +5,17 @@ import dev.sahara.ablate.Ablation;
 import dev.sahara.ablate.AblationMode;
 import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
+import dev.sahara.ablate.ResidualDirection;
 import dev.sahara.model.ModelConfig;
 import picocli.CommandLine.Option;
 
-/** --ablate L2H26,3-8 --ablation MODE --epsilon E: heads ablated while a command runs. */
+import java.nio.file.Path;
+
+/**
+ * --ablate L2H26,3-8 --ablation MODE --epsilon E: heads ablated while a command runs; --ablate-direction FILE and
+ * --add-direction FILE --coefficient C: the refusal-direction edits of the residual stream (SPEC.md, "Refusal
+ * direction"), FILE a direction.json of the direction command.
+ */
 public final class AblationOptions {
     @Option(names = "--ablate", paramLabel = "HEADS", description = "Heads to ablate, e.g. L2H26,L3H8 (also 2-26 or 2.26; 0-based).")
     public String heads;
@@ -22,10 +29,33 @@ public final class AblationOptions {
     @Option(names = "--allow-grouped-kv", description = "Allow undiff-k / mean-k under GQA, where they change every query head sharing the KV head.")
     public boolean allowGroupedKv;
 
+    @Option(names = "--ablate-direction", paramLabel = "FILE", description = "Project the direction of FILE (a direction.json) out of "
+            + "every write to the residual stream: the embedding and every attention and MLP output, at every layer and position.")
+    public Path ablateDirection;
+
+    @Option(names = "--add-direction", paramLabel = "FILE", description = "Add --coefficient × the direction of FILE (its raw "
+            + "difference of means) to the residual stream at the input of its layer, at every position.")
+    public Path addDirection;
+
+    @Option(names = "--coefficient", paramLabel = "C", description = "The multiple of the --add-direction vector added (e.g. 1; negative subtracts it).")
+    public Float coefficient;
+
     public AblationMode mode() { return mode == null ? AblationMode.UNDIFF_Q : AblationMode.parse(mode); }
 
-    /** The heads --ablate names, ablated as --ablation and --epsilon say (ε: {@link Epsilon#EVALUATION} unless given); none without --ablate. */
+    /**
+     * The heads --ablate names, ablated as --ablation and --epsilon say (ε: {@link Epsilon#EVALUATION} unless given),
+     * and the direction edits asked for, checked against the model (a direction of another model: one error naming its file).
+     */
     public Ablation ablation(ModelConfig c) {
+        Ablation a = headAblation();
+        if (coefficient != null && addDirection == null) throw new SaharaException("--coefficient given without --add-direction FILE");
+        if (addDirection != null && coefficient == null) throw new SaharaException("--add-direction needs --coefficient C (the multiple of the direction added)");
+        if (ablateDirection != null) a = a.withDirectionAblated(ResidualDirection.read(ablateDirection));
+        if (addDirection != null) a = a.withDirectionAdded(ResidualDirection.read(addDirection), coefficient);
+        return a.checkIn(c, allowGroupedKv);
+    }
+
+    private Ablation headAblation() {
         if (heads != null && heads.replace(",", "").isBlank()) {
             // --ablate "" (an unset shell variable, a list that came out empty) must not quietly run the model unablated
             throw new SaharaException("--ablate: no head ids in '" + heads + "': give heads such as L2H26,L3H8, or leave --ablate out to run unablated");
@@ -34,7 +64,7 @@ public final class AblationOptions {
             if (mode != null || epsilon != null) throw new SaharaException("--ablation/--epsilon given without --ablate HEADS");
             return Ablation.none();
         }
-        return Ablation.of(HeadId.parseList(heads), new Ablation.Spec(mode(), checkEpsilon("--epsilon", epsilon == null ? Epsilon.EVALUATION : epsilon))).checkIn(c, allowGroupedKv);
+        return Ablation.of(HeadId.parseList(heads), new Ablation.Spec(mode(), checkEpsilon("--epsilon", epsilon == null ? Epsilon.EVALUATION : epsilon)));
     }
 
     /** ε as every ablation option takes it (whatever the option is called): a finite number >= 0. */
