@@ -58,7 +58,9 @@ final class OutputFolder {
             "ships-asr", List.of("ships_asr.json", "responses_k*_*.jsonl", "timings.json"),
             "course-correction", List.of("course_correction.json", "responses_base_*.jsonl", "responses_ablated_*.jsonl", "timings.json"),
             "helpfulness", List.of("helpfulness.json", "items_before.jsonl", "items_after.jsonl", "task.jsonl", "timings.json"),
-            "compare", List.of("compare.json", "scatter.png", "heatmap_a.png", "heatmap_b.png"));
+            "compare", List.of("compare.json", "scatter.png", "heatmap_a.png", "heatmap_b.png"),
+            "direction", List.of("direction.json", "candidates.csv", "heatmap.png", "report.md", "timings.json"),
+            "head-projection", List.of("head_projection.json", "heads.csv", "heatmap.png", "timings.json"));
 
     /** The claims of the command running on this thread (the CLI runs one command per thread; tests run several in one JVM). */
     private static final ThreadLocal<List<OutputFolder>> CLAIMS = ThreadLocal.withInitial(ArrayList::new);
