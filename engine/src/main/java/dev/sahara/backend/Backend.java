@@ -99,8 +99,23 @@ public interface Backend extends AutoCloseable {
         if (p.rows() != q.rows() || p.cols() != q.cols()) throw new IllegalArgumentException(p.rows() + "x" + p.cols() + " vs " + q.rows() + "x" + q.cols());
     }
 
+    /** Refuses a row vector that is not (1, x.cols()). */
+    static void checkRow(Tensor x, Tensor row) {
+        if (row.rows() != 1 || row.cols() != x.cols()) throw new IllegalArgumentException("a (1, " + x.cols() + ") row expected, got " + row.rows() + "x" + row.cols());
+    }
+
     /** x += y. */
     void add(Tensor x, Tensor y);
+
+    /**
+     * Each row minus its projection on a unit vector: x[t] ← x[t] − (x[t]·u) u, the dot product summed in double in
+     * index order (a fixed order: the same bits whatever the thread count), then rounded once to float32, and each
+     * element updated with one fused multiply-add. Directional ablation. x: [T, dim]; unit: [1, dim], ‖unit‖ = 1.
+     */
+    void projectOut(Tensor x, Tensor unit);
+
+    /** x[t] += row for every row t. Activation addition. x: [T, dim]; row: [1, dim]. */
+    void addRow(Tensor x, Tensor row);
 
     /** dst = src (same shape). */
     void copy(Tensor dst, Tensor src);

@@ -39,8 +39,9 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * The residual stream entering every layer ({@code layer.{l}.resid_in}, (T, dim) each) for one batch under
-     * one base ablation. A forward whose ablation differs from the base only at layers ≥ l can start at layer l
-     * from here: the layers below compute exactly the same thing.
+     * one base ablation, before that layer's own input edits (an added direction of that layer; the embedding's
+     * directional ablation at layer 0): what {@link Ablation#below} describes. A forward whose ablation differs
+     * from the base only at layers ≥ l can start at layer l from here: the layers below compute exactly the same thing.
      */
     public record Residuals(TokenBatch batch, Ablation base, Tensor[] residIn, Tensor[][] qkv) {}
 
@@ -159,7 +160,9 @@ public final class LlamaModel implements AutoCloseable {
         if (!ablation.below(fromLayer).equals(r.base().below(fromLayer))) {
             throw new IllegalArgumentException("ablation " + ablation + " differs from the cached base " + r.base() + " below layer " + fromLayer);
         }
-        return new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null ? null : r.qkv()[fromLayer]);
+        // the kept q, k, v were computed from the base's layer input: reusable only under the same input edits
+        boolean sameInput = ablation.sameInputEdits(fromLayer, r.base());
+        return new Start(fromLayer, r.residIn()[fromLayer], r.qkv() == null || !sameInput ? null : r.qkv()[fromLayer]);
     }
 
     /** One step of decoding (or a prefill into a real cache): the batch's layout says where each row's keys go. */
@@ -243,6 +246,11 @@ public final class LlamaModel implements AutoCloseable {
             KvCache kv = cache != null ? cache : all.scratch();
             int fromLayer = start == null ? 0 : start.layer();
             Tensor x = all.x, xn = all.xn, q = all.q, k = all.k, v = all.v, att = all.att, o = all.o, gate = all.gate, up = all.up;
+            // The refusal-direction edits (SPEC.md): r̂ is projected out of every write to the residual stream, and
+            // coefficient × direction is added to the input of the direction's layer.
+            Tensor unit = ablation.directionAblated() == null ? null : directionRow(ablation.directionAblated().unit());   // (1, dim) r̂
+            Tensor added = ablation.directionAdded() == null ? null : directionRow(scaled(ablation.directionAdded().vector(), ablation.addedCoefficient()));   // (1, dim)
+            int addedLayer = added == null ? -1 : ablation.directionAdded().layer();
             if (start == null) {
                 b.embed(x, w.embed(), batch.tokens());
                 if (g != null) g.check(-1, "embed_tokens", x);
@@ -254,6 +262,9 @@ public final class LlamaModel implements AutoCloseable {
                 Weights.Layer lw = w.layers()[l];
                 Ablation.LayerEdits edits = ablation.forLayer(l, c);
                 if (capture != null) b.copy(capture.residIn()[l], x);
+                if (l == 0 && unit != null) b.projectOut(x, unit);       // the embedding's write (applied here so a forward from layer 0 does it too)
+                if (l == addedLayer) b.addRow(x, added);
+                if (g != null && (l == 0 && unit != null || l == addedLayer)) g.check(l, "refusal-direction edit of the layer input", x);
 
                 // attention: x += o_proj(ablate_out(attention(ablate_q(rope(q)), ablate_k(rope(k)), v)))
                 if (l == fromLayer && start != null && start.qkv() != null) {
@@ -290,6 +301,7 @@ public final class LlamaModel implements AutoCloseable {
                 if (g != null) g.check(l, "attention (softmax·V)", att);
                 b.editHeads(att, hd, edits.out());
                 b.matmul(o, att, lw.wo(), lw.bo());
+                if (unit != null) b.projectOut(o, unit);
                 if (g != null) g.check(l, "o_proj", o);
                 b.add(x, o);
                 if (g != null) g.check(l, "residual after attention", x);
@@ -302,6 +314,7 @@ public final class LlamaModel implements AutoCloseable {
                 b.swiglu(gate, up);
                 if (g != null) g.check(l, "silu(gate)·up", gate);
                 b.matmul(o, gate, lw.wDown(), null);
+                if (unit != null) b.projectOut(o, unit);
                 if (g != null) g.check(l, "down_proj", o);
                 b.add(x, o);
                 if (g != null) g.check(l, "residual after the MLP", x);
@@ -343,6 +356,37 @@ public final class LlamaModel implements AutoCloseable {
             returnBuffers(all);
             if (last != all) returnBuffers(last);
         }
+    }
+
+    /** A direction edit's row, (1, dim), uploaded once per distinct value: decoding must not upload it for every token. */
+    private synchronized Tensor directionRow(float[] values) {
+        return directionRows.computeIfAbsent(new RowValues(values), key -> {
+            Tensor t = b.allocate(1, values.length);
+            b.upload(t, values);
+            return t;
+        });
+    }
+
+    /** A float[] compared by value, as a map key. */
+    private record RowValues(float[] values) {
+        @Override
+        public boolean equals(Object o) { return o instanceof RowValues r && java.util.Arrays.equals(r.values, values); }
+
+        @Override
+        public int hashCode() { return java.util.Arrays.hashCode(values); }
+    }
+
+    /** The last few direction rows used (a run uses one or two). */
+    private final java.util.LinkedHashMap<RowValues, Tensor> directionRows = new java.util.LinkedHashMap<>(4, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<RowValues, Tensor> eldest) { return size() > 4; }
+    };
+
+    /** coefficient × v, each product rounded once to float32: the row activation addition adds. */
+    private static float[] scaled(float[] v, float coefficient) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = coefficient * v[i];
+        return out;
     }
 
     private void checkLength(AttentionLayout layout) {

@@ -172,6 +172,19 @@ public class BackendParityTest {
         REF.copy(c.ref, x.ref);
         c.assertClose("copy");
 
+        // the refusal-direction edits: a unit row projected out of every row, then a row added to every row
+        float[] u = random(r, cols);
+        double norm = 0;
+        for (float f : u) norm += (double) f * f;
+        for (int i = 0; i < cols; i++) u[i] = (float) (u[i] / Math.sqrt(norm));
+        Pair unit = run.pair(u, 1, cols), row = run.pair(random(r, cols), 1, cols);
+        b.projectOut(x.t, unit.t);
+        REF.projectOut(x.ref, unit.ref);
+        x.assertClose("projectOut");
+        b.addRow(x.t, row.t);
+        REF.addRow(x.ref, row.ref);
+        x.assertClose("addRow");
+
         TensorData table = weight(r, dtype, vocab, cols);
         int[] tokens = r.ints(rows, 0, vocab).toArray();
         Pair e = run.pair(new float[rows * cols], rows, cols);

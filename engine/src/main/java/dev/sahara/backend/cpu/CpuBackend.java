@@ -248,6 +248,29 @@ public final class CpuBackend implements Backend {
         for (; i < a.length; i++) a[i] += b[i];
     }
 
+    /** A row per task; the dot product in double, in index order, as rmsNorm's sum of squares. */
+    @Override
+    public void projectOut(Tensor x, Tensor unit) {
+        float[] v = f(x), u = f(unit);
+        int n = x.cols();
+        Backend.checkRow(x, unit);
+        parallel.forRange(x.rows(), t -> {
+            int base = t * n;
+            double dot = 0;
+            for (int i = 0; i < n; i++) dot += (double) v[base + i] * u[i];
+            float p = (float) dot;
+            for (int i = 0; i < n; i++) v[base + i] = Math.fma(-p, u[i], v[base + i]);
+        });
+    }
+
+    @Override
+    public void addRow(Tensor x, Tensor row) {
+        float[] v = f(x), r = f(row);
+        int n = x.cols();
+        Backend.checkRow(x, row);
+        for (int t = 0; t < x.rows(); t++) for (int i = 0; i < n; i++) v[t * n + i] += r[i];
+    }
+
     @Override
     public void copy(Tensor dst, Tensor src) { System.arraycopy(f(src), 0, f(dst), 0, f(src).length); }
 

@@ -33,6 +33,8 @@ import java.lang.foreign.MemorySegment;
  * editHeads       edit_heads         heads.cu
  * attention       attention          attention.cu  (one block per row × head, online softmax)
  * swiglu / add    swiglu / add       swiglu.cu, residual.cu
+ * projectOut      project_out        direction.cu  (dot product in double, a block per row)
+ * addRow          add_row            direction.cu
  * gather/scatter  gather_rows / scatter_rows  rows.cu
  * copy            cuMemcpyDtoDAsync
  * topK            top_k              sampling.cu   TopK.select (a pass over the row per rank)
@@ -370,6 +372,20 @@ public final class CudaBackend implements Backend {
         long n = (long) x.rows() * x.cols();
         if (n == 0) return;
         dev.launch("add", gridStride(n), 1, THREADS, 0, new KernelArgs().ptr(t(x).address()).ptr(t(y).address()).i64(n));
+    }
+
+    @Override
+    public void projectOut(Tensor x, Tensor unit) {
+        Backend.checkRow(x, unit);
+        if (x.rows() == 0) return;
+        dev.launch("project_out", x.rows(), 1, THREADS, 0, new KernelArgs().ptr(t(x).address()).ptr(t(unit).address()).i32(x.cols()));
+    }
+
+    @Override
+    public void addRow(Tensor x, Tensor row) {
+        Backend.checkRow(x, row);
+        if (x.rows() == 0) return;
+        dev.launch("add_row", x.rows(), columnBlocks(x.cols()), THREADS, 0, new KernelArgs().ptr(t(x).address()).ptr(t(row).address()).i32(x.cols()));
     }
 
     @Override

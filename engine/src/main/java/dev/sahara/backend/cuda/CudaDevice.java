@@ -28,7 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class CudaDevice implements GpuDevice {
     /** Kernel families: one kernels/*.cu file each. */
-    static final List<String> FAMILIES = List.of("embedding", "rmsnorm", "rope", "attention", "heads", "swiglu", "residual", "rows", "weights", "sampling", "divergence");
+    static final List<String> FAMILIES = List.of("embedding", "rmsnorm", "rope", "attention", "heads", "swiglu", "residual", "direction", "rows", "weights", "sampling", "divergence");
 
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();

@@ -15,6 +15,7 @@ final class KernelNames {
             case "heads" -> List.of("edit_heads");
             case "swiglu" -> List.of("swiglu");
             case "residual" -> List.of("add");
+            case "direction" -> List.of("project_out", "add_row");
             case "rows" -> List.of("gather_rows", "scatter_rows");
             case "sampling" -> List.of("top_k");
             case "divergence" -> List.of("kl_divergence");

@@ -166,6 +166,24 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
+    public void projectOut(Tensor x, Tensor unit) {
+        double[] v = d(x), u = d(unit);
+        int n = x.cols();
+        for (int t = 0; t < x.rows(); t++) {
+            double dot = 0;
+            for (int i = 0; i < n; i++) dot += v[t * n + i] * u[i];
+            for (int i = 0; i < n; i++) v[t * n + i] -= dot * u[i];
+        }
+    }
+
+    @Override
+    public void addRow(Tensor x, Tensor row) {
+        double[] v = d(x), r = d(row);
+        int n = x.cols();
+        for (int t = 0; t < x.rows(); t++) for (int i = 0; i < n; i++) v[t * n + i] += r[i];
+    }
+
+    @Override
     public void copy(Tensor dst, Tensor src) { System.arraycopy(d(src), 0, d(dst), 0, d(src).length); }
 
     private static double[] d(Tensor t) { return ((DoubleTensor) t).data(); }
