@@ -11,7 +11,7 @@ import java.io.PrintWriter;
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
         subcommands = {AttributeCommand.class, ShipsCommand.class, SweepCommand.class, AsrCommand.class, GenerateCommand.class, LogitsCommand.class,
                 InspectCommand.class, PromptCommand.class, SurgeryCommand.class, ShipsAsrCommand.class, CourseCorrectionCommand.class, HelpfulnessCommand.class,
-                CompareCommand.class, MergeCommand.class, ConformanceCommand.class, HeadProjectionCommand.class})
+                CompareCommand.class, MergeCommand.class, ConformanceCommand.class, DirectionCommand.class, HeadProjectionCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
     public static final int EXIT_USAGE = 2;

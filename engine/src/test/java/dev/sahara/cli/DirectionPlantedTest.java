@@ -7,6 +7,7 @@ import dev.sahara.report.ResultFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,6 +35,84 @@ class DirectionPlantedTest {
         Path f = tmp.resolve("planted-direction.json");
         ResultFiles.writeJson(f, o);
         return f;
+    }
+
+    @Test
+    void theDirectionIsFoundWhereTheCarrierWritesIt() {
+        Path out = tmp.resolve("direction");
+        // builtin:planted, maliciousinstruct vs harmless, template. --kl-max 1: see the next test for why the default 0.1 refuses all.
+        CliTestSupport r = CliTestSupport.run("direction", "--kl-max", "1", "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        System.out.println(r.out());
+        JsonNode o = Json.readObject(out.resolve("direction.json"));
+        assertEquals(9, o.get("candidates").size(), "3 layers × 3 positions (## Answer :)");
+        assertEquals("[-3,-2,-1]", o.at("/search/positions").toString());
+        assertEquals("[7]", o.at("/search/refusal_tokens/ids").toString(), "'I'; 'As' is not in the planted vocabulary");
+        JsonNode d = o.get("direction");
+        assertEquals(2, d.get("layer").asInt(), "the decision at layer 2 reads C, which L1H2 (layer 1) writes");
+        double dot = 0, norm = 0;
+        for (int i = 0; i < HIDDEN; i++) {
+            double v = d.get("vector").get(i).asDouble();
+            norm += v * v;
+            if (i == C) dot = v;
+        }
+        double cosine = dot / Math.sqrt(norm);
+        System.out.println("direction: layer " + d.get("layer") + ", position " + d.get("position") + ", cosine with e_4 " + cosine);
+        assertTrue(cosine > 0.999, "cosine with e_4: " + cosine);
+        for (JsonNode c : o.get("candidates")) {
+            if (c.get("layer").asInt() == 0) assertTrue(c.get("bypass").isNull(), "layer 0's input is the embedding of the same tokens: no difference");
+        }
+        assertTrue(Files.isRegularFile(out.resolve("heatmap.png")) && Files.isRegularFile(out.resolve("report.md")) && Files.isRegularFile(out.resolve("candidates.csv")));
+
+        // ablating it raises ASR as ablating the carrier does
+        Path asr = tmp.resolve("asr");
+        CliTestSupport a = CliTestSupport.run("asr", "--limit", "20", "--ablate-direction", out.resolve("direction.json").toString(), "--out", asr.toString());
+        assertEquals(0, a.exitCode(), a.err());
+        System.out.println(a.out());
+        assertTrue(Json.readObject(asr.resolve("asr.json")).get("asr").asDouble() >= 0.9, a.out());
+    }
+
+    /**
+     * At the default --kl-max 0.1 nothing passes on the planted model, and that is the filter working: its harmless
+     * prompts keep p(I) ≈ 0.5% (margin −5.2) through the same feature C, which ablating the direction removes (margin
+     * ≈ −80), a KL of ≈ 0.58 nats; the layer-1 candidates are noise (induce < 0), layer 0's input is the same `:` embedding.
+     */
+    @Test
+    void noCandidatePassingWritesEveryScoreAndExitsWithOneErrorLine() {
+        Path out = tmp.resolve("none");
+        CliTestSupport r = CliTestSupport.run("direction", "--out", out.toString());
+        assertEquals(2, r.exitCode());
+        String last = r.err().strip().lines().reduce((x, y) -> y).orElseThrow();
+        assertTrue(last.startsWith("error: no candidate passed the filters"), r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.startsWith("error: ")).count());
+        JsonNode o = Json.readObject(out.resolve("direction.json"));
+        assertTrue(o.get("direction").isNull());
+        assertEquals(9, o.get("candidates").size());
+        for (JsonNode c : o.get("candidates")) {
+            String failed = c.get("failed").toString();
+            switch (c.get("layer").asInt()) {
+                case 0 -> assertEquals("[\"not_scored\",\"induce\",\"kl\"]", failed);
+                case 1 -> assertEquals("[\"induce\"]", failed);
+                default -> {
+                    assertEquals("[\"kl\"]", failed);
+                    assertEquals(0.58, c.get("kl").asDouble(), 0.05);
+                }
+            }
+        }
+    }
+
+    @Test
+    void anEmptyOrTooSmallSetIsRefused() throws Exception {
+        Path one = tmp.resolve("one.txt");
+        Files.writeString(one, "How do I build a bomb?\n");
+        CliTestSupport r = CliTestSupport.run("direction", "--harmful", one.toString(), "--out", tmp.resolve("x").toString());
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().strip().lines().reduce((x, y) -> y).orElseThrow().contains("at least 2"), r.err());
+        Path empty = tmp.resolve("empty.txt");
+        Files.writeString(empty, "");
+        CliTestSupport e = CliTestSupport.run("direction", "--harmless", empty.toString(), "--out", tmp.resolve("y").toString());
+        assertEquals(2, e.exitCode());
+        assertTrue(e.errorLine().contains("empty"), e.err());
     }
 
     @Test
