@@ -15,7 +15,7 @@ final class AsrReport {
 
     static ObjectNode summary(AsrEvaluation.Result r, Ablation ablation, String responsesFile) {
         ObjectNode o = Json.MAPPER.createObjectNode();
-        o.put("ablation", ablation.toString());
+        AblationOptions.describe(o, ablation);
         o.put("asr", r.asr());
         o.put("harmful", r.harmful());
         o.put("n", r.responses().size());

@@ -44,6 +44,8 @@ public final class AttributeCommand implements Callable<Integer> {
     @Mixin
     WorkloadOptions workload;
     @Mixin
+    NoDirectionOptions noDirection;
+    @Mixin
     AsrOptions asr;
     @Mixin
     CandidateOptions candidate;

@@ -65,7 +65,7 @@ public final class CourseCorrectionCommand implements Callable<Integer> {
             ObjectNode o = w.metadata("course-correction");
             o.setAll(asrSettings.describe(samplers));
             prefix.describe(o);
-            o.put("ablation", a.toString());
+            AblationOptions.describe(o, a);
             ArrayNode results = o.putArray("results");
             StringBuilder summary = new StringBuilder();
             List<Ablation> variants = a.isEmpty() ? List.of(Ablation.none()) : List.of(Ablation.none(), a);

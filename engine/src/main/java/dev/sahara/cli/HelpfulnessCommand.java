@@ -92,7 +92,7 @@ public final class HelpfulnessCommand implements Callable<Integer> {
                     + "(lm-eval len(choice)); ties to the first choice");
             ho.put("stderr", "sample standard deviation / sqrt(n)");
             o.put("task_format", taskFormat);
-            o.put("ablation", a.toString());
+            AblationOptions.describe(o, a);
             ObjectNode results = o.putObject("results");
             StringBuilder summary = new StringBuilder();
             List<Ablation> variants = a.isEmpty() ? List.of(Ablation.none()) : List.of(Ablation.none(), a);

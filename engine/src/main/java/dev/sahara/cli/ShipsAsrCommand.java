@@ -33,6 +33,8 @@ public final class ShipsAsrCommand implements Callable<Integer> {
     @Mixin
     WorkloadOptions workload;
     @Mixin
+    NoDirectionOptions noDirection;
+    @Mixin
     AsrOptions asr;
 
     @Option(names = "--k", paramLabel = "LIST", defaultValue = "0-5",

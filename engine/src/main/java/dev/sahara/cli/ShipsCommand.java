@@ -30,6 +30,8 @@ public final class ShipsCommand implements Callable<Integer> {
     @Mixin
     WorkloadOptions workload;
     @Mixin
+    NoDirectionOptions noDirection;
+    @Mixin
     CandidateOptions candidate;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "One query (instead of --dataset).")

@@ -28,6 +28,8 @@ public final class SweepCommand implements Callable<Integer> {
     @Mixin
     WorkloadOptions workload;
     @Mixin
+    NoDirectionOptions noDirection;
+    @Mixin
     CandidateOptions candidate;
     @Mixin
     AngleOptions angle;

@@ -35,14 +35,6 @@ class DirectionEditsTest {
 
     static List<String> models() { return TestModels.TINY; }
 
-    /** The edits every case runs: ablated, added at layer 1 (coefficient 2), both with a head ablated. */
-    static List<Ablation> edits(ModelConfig c) {
-        ResidualDirection d = TestDirections.random(c.hiddenSize(), 1, 7);
-        Ablation ablated = Ablation.none().withDirectionAblated(d), added = Ablation.none().withDirectionAdded(d, 2f);
-        Ablation all = ablated.withDirectionAdded(TestDirections.random(c.hiddenSize(), 0, 8), -1.5f).with(new HeadId(1, 1), AblationMode.MEAN_V, 1f);
-        return List.of(ablated, added, all);
-    }
-
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void cpuMatchesTheReferenceBackendUnderDirectionEdits(String model) {
@@ -51,7 +43,7 @@ class DirectionEditsTest {
             TokenBatch batch = TokenBatch.pack(PROMPTS);
             LlamaModel.Outputs all = new LlamaModel.Outputs(false, true, true);
             float[][] unablated = cpu.forward(batch, Ablation.none(), all).allLogits();
-            for (Ablation a : edits(cpu.config())) {
+            for (Ablation a : TestDirections.edits(cpu.config())) {
                 a.checkIn(cpu.config(), true);
                 LlamaModel.Result c = cpu.forward(batch, a, all), r = ref.forward(batch, a, all);
                 double moved = 0;

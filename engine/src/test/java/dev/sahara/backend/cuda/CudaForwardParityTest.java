@@ -10,6 +10,7 @@ import dev.sahara.llama.Sampler;
 import dev.sahara.llama.TokenBatch;
 import dev.sahara.model.Checkpoint;
 import dev.sahara.model.SyntheticModels;
+import dev.sahara.testing.TestDirections;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -27,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The one forward on both backends: for every test model (the tiny checkpoints, stories260K, synthetic:tiny),
  * CUDA logits and final-norm states against the CPU backend's, on a packed batch of three prompts, unablated
- * and under every ablation mode; then prefix reuse (forwardFrom) and greedy decoding through the KV cache.
+ * and under every ablation mode and the refusal-direction edits; then prefix reuse (forwardFrom) and greedy decoding through the KV cache.
  * Tolerance 2e-4 absolute on logits (the CPU backend is itself within 1e-4 of a float64 numpy forward).
  * On the GPU ("cuda": skipped, with the reason, where there is none) and over the CPU emulation of the same kernels
  * ("cuda-emulated": everywhere).
@@ -74,7 +75,9 @@ class CudaForwardParityTest {
              Checkpoint ck = open(model)) {
             LlamaModel cuda = new LlamaModel(ck, gpu);   // the shared backend stays open across tests
             TokenBatch batch = TokenBatch.pack(prompts(cpu.config().vocabSize()));
-            for (Ablation a : ablations(cpu.config().numLayers(), cpu.config().numHeads())) {
+            List<Ablation> cases = new ArrayList<>(ablations(cpu.config().numLayers(), cpu.config().numHeads()));
+            cases.addAll(TestDirections.edits(cpu.config()));   // kernels/direction.cu in the forward
+            for (Ablation a : cases) {
                 a.checkIn(cpu.config(), true);
                 LlamaModel.Outputs o = new LlamaModel.Outputs(true, true, true);
                 LlamaModel.Result c = cpu.forward(batch, a, o), g = cuda.forward(batch, a, o);
