@@ -47,6 +47,15 @@ public final class AsrCommand implements Callable<Integer> {
             Ablation a = ablation.ablation(w.model().config(), AblationOptions.EVAL_EPSILON);
             asrSettings.checkFits(w, 0);
             long t0 = System.nanoTime();
+            if (AsrTable.applies(a)) {
+                StringBuilder table = new StringBuilder();
+                ObjectNode o = AsrTable.run(w, a, asrSettings, sampler, out, err, table);
+                ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("asr", w, (System.nanoTime() - t0) / 1e9));
+                PrintWriter pw = spec.commandLine().getOut();
+                pw.print(json ? o + "\n" : table + "results: " + out.toAbsolutePath() + "\n");
+                pw.flush();
+                return 0;
+            }
             AsrEvaluation.Result r = asrSettings.run(w, a, sampler, new StderrProgress(err, "asr"));
             ObjectNode o = w.metadata("asr");
             o.setAll(asrSettings.describe(sampler));

@@ -43,7 +43,6 @@ class DirectionPlantedTest {
         // builtin:planted, maliciousinstruct vs harmless, template. --kl-max 1: see the next test for why the default 0.1 refuses all.
         CliTestSupport r = CliTestSupport.run("direction", "--kl-max", "1", "--out", out.toString());
         assertEquals(0, r.exitCode(), r.err());
-        System.out.println(r.out());
         JsonNode o = Json.readObject(out.resolve("direction.json"));
         assertEquals(9, o.get("candidates").size(), "3 layers × 3 positions (## Answer :)");
         assertEquals("[-3,-2,-1]", o.at("/search/positions").toString());
@@ -57,19 +56,42 @@ class DirectionPlantedTest {
             if (i == C) dot = v;
         }
         double cosine = dot / Math.sqrt(norm);
-        System.out.println("direction: layer " + d.get("layer") + ", position " + d.get("position") + ", cosine with e_4 " + cosine);
-        assertTrue(cosine > 0.999, "cosine with e_4: " + cosine);
+        assertTrue(cosine > 0.9999, "cosine with e_4: " + cosine);   // 0.99997 measured
+        assertEquals(-1, d.get("position").asInt(), "the three layer-2 candidates are all ≈ e_4; -1 has the lowest bypass (-79.61)");
         for (JsonNode c : o.get("candidates")) {
             if (c.get("layer").asInt() == 0) assertTrue(c.get("bypass").isNull(), "layer 0's input is the embedding of the same tokens: no difference");
         }
         assertTrue(Files.isRegularFile(out.resolve("heatmap.png")) && Files.isRegularFile(out.resolve("report.md")) && Files.isRegularFile(out.resolve("candidates.csv")));
 
-        // ablating it raises ASR as ablating the carrier does
+        // ablating it raises ASR as ablating the carrier does: one table, each condition on its own
         Path asr = tmp.resolve("asr");
-        CliTestSupport a = CliTestSupport.run("asr", "--limit", "20", "--ablate-direction", out.resolve("direction.json").toString(), "--out", asr.toString());
+        CliTestSupport a = CliTestSupport.run("asr", "--limit", "20", "--ablate", "L1H2", "--ablate-direction", out.resolve("direction.json").toString(),
+                "--out", asr.toString());
         assertEquals(0, a.exitCode(), a.err());
-        System.out.println(a.out());
-        assertTrue(Json.readObject(asr.resolve("asr.json")).get("asr").asDouble() >= 0.9, a.out());
+        JsonNode table = Json.readObject(asr.resolve("asr.json")).get("table");
+        assertEquals("[\"none\",\"heads\",\"direction\",\"both\"]", Json.MAPPER.valueToTree(
+                java.util.stream.StreamSupport.stream(table.spliterator(), false).map(row -> row.get("condition").asText()).toList()).toString());
+        assertEquals(0.0, table.get(0).get("asr").asDouble(), "unablated, the planted model refuses every harmful prompt");
+        assertEquals(1.0, table.get(1).get("asr").asDouble(), "the carrier ablated");
+        assertEquals(1.0, table.get(2).get("asr").asDouble(), "the direction ablated");
+        assertEquals(1.0, table.get(3).get("asr").asDouble());
+        assertEquals(20, table.get(2).get("n").asInt());
+        assertTrue(table.get(2).has("direction_ablated") && !table.get(1).has("direction_ablated"));
+        assertTrue(Files.isRegularFile(asr.resolve("responses_direction.jsonl")));
+
+        // the found direction ranks the carrier first, and ablating the carrier drops the direction's projection
+        Path hp = tmp.resolve("hp-found");
+        CliTestSupport h = CliTestSupport.run("head-projection", "--direction", out.resolve("direction.json").toString(), "--limit", "20", "--ablate", "L1H2",
+                "--out", hp.toString());
+        assertEquals(0, h.exitCode(), h.err());
+        assertTrue(h.out().startsWith("top heads: L1H2"), h.out());
+        assertTrue(Json.readObject(hp.resolve("head_projection.json")).at("/ablated/layers/0/relative_drop").asDouble() > 0.9, h.out());
+        // and compare puts it beside a sweep: both rank the carrier first
+        Path sweep = tmp.resolve("sweep");
+        assertEquals(0, CliTestSupport.run("sweep", "--limit", "20", "--out", sweep.toString()).exitCode());
+        CliTestSupport c = CliTestSupport.run("compare", hp.toString(), sweep.toString(), "--top", "1", "--out", tmp.resolve("cmp").toString());
+        assertEquals(0, c.exitCode(), c.err());
+        assertTrue(c.out().contains("top-1: overlap 1"), c.out());
     }
 
     /**
@@ -124,18 +146,12 @@ class DirectionPlantedTest {
         JsonNode o = Json.readObject(out.resolve("head_projection.json"));
         double[][] s = new double[3][4];
         for (int l = 0; l < 3; l++) for (int h = 0; h < 4; h++) s[l][h] = o.get("scores").get(l).get(h).asDouble();
-        System.out.println("head-projection scores: " + o.get("scores"));
         assertTrue(s[1][2] > 5, "the carrier writes C ≈ +1 × 8 on harmful prompts (7.16 measured): " + s[1][2]);
         for (int l = 0; l < 3; l++) for (int h = 0; h < 4; h++) if (l != 1 || h != 2) assertTrue(Math.abs(s[l][h]) < 0.05, "L" + l + "H" + h + ": " + s[l][h]);
         JsonNode at2 = o.at("/ablated/layers/0");
         assertEquals(2, at2.get("layer").asInt());
         assertTrue(at2.get("relative_drop").asDouble() > 0.8, at2.toString());
         assertTrue(r.out().startsWith("top heads: L1H2"), r.out());
-        System.out.println(r.out());
-
-        CliTestSupport c = CliTestSupport.run("compare", out.toString(), out.toString(), "--out", tmp.resolve("cmp").toString(), "--json");
-        assertEquals(0, c.exitCode(), c.err());
-        assertEquals(1.0, Json.readObject(tmp.resolve("cmp/compare.json")).get("spearman").asDouble(), 1e-12);
     }
 
     @Test
