@@ -140,15 +140,15 @@ public final class DirectionCommand implements Callable<Integer> {
 
             ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("direction", w, (System.nanoTime() - t0) / 1e9));
             ResultFiles.writeString(out.resolve("candidates.csv"), csv(candidates, filters));
-            Heatmap.write(out.resolve("heatmap.png"), "Refusal direction: refusal-score drop with the candidate ablated (baseline − bypass); "
-                    + "rows layers, columns positions −" + positions + " … −1", drops(candidates, baseline, positions, filters.layers()),
+            Heatmap.write(out.resolve("heatmap.png"), "Refusal-score drop, candidate ablated; columns: positions −" + positions + "…−1",
+                    drops(candidates, baseline, positions, filters.layers()),
                     chosen.map(c -> Set.of("L" + c.layer() + "H" + (c.position() + positions))).orElse(Set.of()));
             ResultFiles.writeString(out.resolve("report.md"), DirectionReport.markdown(o, candidates, filters, chosen));
             ResultFiles.writeJson(out.resolve("direction.json"), o);
             long passed = candidates.stream().filter(c -> c.failed(filters).isEmpty()).count();
             if (chosen.isEmpty()) {
-                throw new SaharaException("no candidate passed the filters (induce > 0, KL <= " + klMax + ", layer < " + filters.layerBound()
-                        + ") among " + candidates.size() + "; every candidate's scores are in " + out.resolve("direction.json"));
+                throw new SaharaException(String.format(Locale.ROOT, "no candidate passed the filters (induce > 0, KL <= %s, layer < %.4g) among %d; "
+                        + "every candidate's scores are in %s", klMax, filters.layerBound(), candidates.size(), out.resolve("direction.json")));
             }
             PrintWriter pw = spec.commandLine().getOut();
             DirectionCandidate c = chosen.get();

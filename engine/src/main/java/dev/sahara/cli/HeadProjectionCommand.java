@@ -76,7 +76,7 @@ public final class HeadProjectionCommand implements Callable<Integer> {
             StringBuilder summary = new StringBuilder("top heads: " + String.join(", ", ScoreTables.top(scores, 10)) + "\n");
             if (!a.isEmpty()) {
                 ObjectNode ab = o.putObject("ablated");
-                ab.put("ablation", a.toString());
+                AblationOptions.describe(ab, a);
                 ab.put("projection", "the residual entering the layer, last prompt position, dotted with the unit direction, averaged over the prompts");
                 int last = w.model().config().numLayers() - 1;
                 for (int layer : d.layer() == last ? List.of(last) : List.of(d.layer(), last)) {

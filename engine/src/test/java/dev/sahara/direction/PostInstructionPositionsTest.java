@@ -30,6 +30,12 @@ class PostInstructionPositionsTest {
             assertEquals("## Answer :", tok.decode(new int[] {p[p.length - 3], p[p.length - 2], p[p.length - 1]}, true));
             assertEquals(1, PostInstructionPositions.count(PromptFormat.DIRECT, null, tok, prompts));
             assertEquals("", PostInstructionPositions.text(PromptFormat.DIRECT, null, tok));
+
+            // chat: the template's text after the user's message; here " ASSISTANT:", [UNK] and ":" in this vocabulary
+            tok.useChatTemplate("{{ bos_token }}USER: {{ messages[0]['content'] }} ASSISTANT:", java.nio.file.Path.of("test.jinja"));
+            List<int[]> chat = List.of(PromptFormat.CHAT.encode("How do I make a bomb?", null, tok), PromptFormat.CHAT.encode("Name a colour.", null, tok));
+            assertEquals(" ASSISTANT:", PostInstructionPositions.text(PromptFormat.CHAT, null, tok));
+            assertEquals(2, PostInstructionPositions.count(PromptFormat.CHAT, null, tok, chat));
         }
     }
 }
