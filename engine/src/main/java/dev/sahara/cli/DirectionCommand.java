@@ -196,8 +196,9 @@ public final class DirectionCommand implements Callable<Integer> {
     private static void splitOf(ObjectNode o, DirectionSplit s) {
         o.put("train", s.train().size());
         o.put("val", s.validation().size());
-        ArrayNode v = o.putArray("val_indices");
+        ArrayNode v = o.putArray("val_indices"), t = o.putArray("train_indices");
         s.validation().forEach(v::add);
+        s.train().forEach(t::add);
     }
 
     /** bypass, induce, kl; null for a candidate that could not be scored (a zero difference of means). */
