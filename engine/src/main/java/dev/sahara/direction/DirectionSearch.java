@@ -46,7 +46,7 @@ public final class DirectionSearch {
         double[][][] sum = new double[layers][positions][dim];
         for (int from = 0; from < prompts.size(); from += CHUNK) {
             TokenBatch batch = TokenBatch.pack(prompts.subList(from, Math.min(prompts.size(), from + CHUNK)));
-            LlamaModel.Residuals r = m.captureResiduals(batch, Ablation.none());
+            LlamaModel.Residuals r = m.captureResiduals(batch, Ablation.none(), false);
             int[] lastRows = batch.layout().lastRows();
             for (int l = 0; l < layers; l++) {
                 float[] x = m.backend().download(r.residIn()[l]);

@@ -78,7 +78,7 @@ public final class HeadProjection {
         double sum = 0;
         for (int from = 0; from < prompts.size(); from += DirectionSearch.CHUNK) {
             TokenBatch batch = TokenBatch.pack(prompts.subList(from, Math.min(prompts.size(), from + DirectionSearch.CHUNK)));
-            float[] x = m.backend().download(m.captureResiduals(batch, a).residIn()[layer]);
+            float[] x = m.backend().download(m.captureResiduals(batch, a, false).residIn()[layer]);
             for (int last : batch.layout().lastRows()) for (int i = 0; i < dim; i++) sum += (double) x[last * dim + i] * unit[i];
         }
         return sum / prompts.size();
