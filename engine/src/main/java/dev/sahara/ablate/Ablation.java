@@ -127,7 +127,8 @@ public final class Ablation {
 
     /**
      * Checks every head against the model. K-modes under GQA act on a whole KV group, so they are refused
-     * unless {@code allowGroupedKv}.
+     * unless {@code allowGroupedKv}. A direction of another model (another hidden size, a layer it lacks) is one
+     * error naming the direction's source.
      */
     public Ablation checkIn(ModelConfig c, boolean allowGroupedKv) {
         for (Map.Entry<HeadId, Spec> e : heads.entrySet()) {

@@ -28,9 +28,14 @@ import java.util.Map;
  * any other scale rounds once in the dtype. F16's smallest positive value is about 6e-8, so scaling typical
  * weights (~1e-2) by ε = 1e-10 underflows to 0 in an F16 checkpoint: the head then behaves as ε = 0.
  * BF16 has float32's exponent range, so it keeps 1e-10·w (with 8 bits of mantissa).
+ *
+ * <p>A refusal direction is baked in by {@link #directionPlan} and {@link #orthogonalize} (SPEC.md, "Refusal
+ * direction"): every matrix that writes to the residual stream loses its component along the unit direction r̂ —
+ * the embedding's rows, the columns of every o_proj (and its bias, where a Llama has one) and down_proj — so every
+ * write is orthogonal to r̂, as run-time directional ablation makes it. The LM head reads the stream and is left alone.
  */
 public final class WeightSurgery {
-    /** Which axis of a tensor the per-head slices run along. */
+    /** Which axis of a tensor the per-head slices run along; for a direction, which of its vectors are residual-stream vectors. */
     public enum Axis { ROWS, COLUMNS }
 
     /**
@@ -105,9 +110,58 @@ public final class WeightSurgery {
         return new Result(out, underflowed, scaled);
     }
 
+    /**
+     * The tensors that write to the residual stream and which of their vectors live in it: embed_tokens (vocab, dim)
+     * by rows; o_proj (dim, n_heads·head_dim) and down_proj (dim, intermediate) by columns; o_proj's bias (dim), where
+     * a Llama config has attention_bias, as one row. Qwen2's q/k/v biases feed attention, not the stream.
+     */
+    public static Map<String, Axis> directionPlan(ModelConfig c) {
+        Map<String, Axis> plan = new LinkedHashMap<>();
+        plan.put("model.embed_tokens.weight", Axis.ROWS);
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            plan.put(p + "self_attn.o_proj.weight", Axis.COLUMNS);
+            if (c.outputBias()) plan.put(p + "self_attn.o_proj.bias", Axis.ROWS);
+            plan.put(p + "mlp.down_proj.weight", Axis.COLUMNS);
+        }
+        return plan;
+    }
+
+    /**
+     * A copy of {@code t} (in {@code arena}, off the heap) whose residual-stream vectors — its rows or its columns, as
+     * {@code axis} says — are each minus their projection on {@code unit}: v ← v − (v·r̂) r̂, i.e. E ← E − (E r̂) r̂ᵀ by
+     * rows and W ← W − r̂ (r̂ᵀ W) by columns. Each dot product is summed in double, each value computed in double,
+     * then rounded to float32 and to t's dtype (nearest even).
+     */
+    public static Result orthogonalize(TensorData t, Axis axis, float[] unit, Arena arena) {
+        int rows = t.rows(), cols = t.cols();
+        if ((axis == Axis.ROWS ? cols : rows) != unit.length || (axis == Axis.COLUMNS && t.shape().length == 1)) {
+            throw SaharaException.inFile(t.file(), "tensor " + t.name() + " has shape " + t.shapeString() + ", whose "
+                    + (axis == Axis.ROWS ? "rows" : "columns") + " are not vectors of the hidden size " + unit.length);
+        }
+        MemorySegment out = arena.allocate(t.data().byteSize(), 8);
+        long underflowed = 0;
+        if (axis == Axis.ROWS) {
+            for (long r = 0; r < rows; r++) {
+                double dot = 0;
+                for (int j = 0; j < cols; j++) dot += (double) t.get(r * cols + j) * unit[j];
+                for (int j = 0; j < cols; j++) underflowed += store(t, out, r * cols + j, (float) (t.get(r * cols + j) - dot * unit[j]));
+            }
+        } else {
+            double[] dot = new double[cols];   // r̂ᵀ W, row by row so the tensor is read in storage order
+            for (long r = 0; r < rows; r++) for (int j = 0; j < cols; j++) dot[j] += (double) unit[(int) r] * t.get(r * cols + j);
+            for (long r = 0; r < rows; r++) {
+                for (int j = 0; j < cols; j++) underflowed += store(t, out, r * cols + j, (float) (t.get(r * cols + j) - unit[(int) r] * dot[j]));
+            }
+        }
+        return new Result(out, underflowed, (long) rows * cols);
+    }
+
     /** out[i] = dtype(float32(t[i]) · s); 1 when a nonzero value became zero. */
-    private static int scale(TensorData t, MemorySegment out, long i, float s) {
-        float v = t.get(i) * s;
+    private static int scale(TensorData t, MemorySegment out, long i, float s) { return store(t, out, i, t.get(i) * s); }
+
+    /** out[i] = dtype(v) (nearest even); 1 when t[i] was nonzero and the stored value is zero. */
+    private static int store(TensorData t, MemorySegment out, long i, float v) {
         switch (t.dtype()) {
             case F32 -> out.set(TensorData.F32_LE, i * 4, v);
             case BF16 -> out.set(TensorData.I16_LE, i * 2, toBf16(v));

@@ -1,22 +1,13 @@
 package dev.sahara.llama;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.ablate.Ablation;
 import dev.sahara.backend.cpu.CpuBackend;
 import dev.sahara.model.Checkpoint;
-import dev.sahara.model.DType;
-import dev.sahara.model.Json;
-import dev.sahara.model.SafeTensorsWriter;
-import dev.sahara.model.TensorData;
 import dev.sahara.testing.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -31,34 +22,7 @@ class OutputBiasTest {
     @TempDir
     Path tmp;
 
-    Path withBiases(float oBias) throws Exception {
-        Path src = TestModels.tiny("llama-mha-f32-tied"), dir = tmp.resolve("bias" + oBias);
-        Files.createDirectories(dir);
-        for (String f : List.of("tokenizer.json", "tokenizer_config.json", "generation_config.json")) Files.copy(src.resolve(f), dir.resolve(f));
-        ObjectNode c = (ObjectNode) Json.readObject(src.resolve("config.json"));
-        c.put("attention_bias", true);
-        Json.MAPPER.writeValue(dir.resolve("config.json").toFile(), c);
-        try (Checkpoint ck = Checkpoint.open(src); Arena arena = Arena.ofConfined()) {
-            List<SafeTensorsWriter.Entry> entries = new ArrayList<>();
-            for (TensorData t : ck.tensors().values()) entries.add(SafeTensorsWriter.Entry.of(t));
-            int dim = ck.config().hiddenSize(), q = ck.config().qDim(), kv = ck.config().kvDim();
-            for (int l = 0; l < ck.config().numLayers(); l++) {
-                String p = "model.layers." + l + ".self_attn.";
-                entries.add(vector(arena, p + "q_proj.bias", q, 0f));
-                entries.add(vector(arena, p + "k_proj.bias", kv, 0f));
-                entries.add(vector(arena, p + "v_proj.bias", kv, 0f));
-                entries.add(vector(arena, p + "o_proj.bias", dim, oBias));
-            }
-            SafeTensorsWriter.write(dir.resolve("model.safetensors"), entries, SafeTensorsWriter.ptMetadata());
-        }
-        return dir;
-    }
-
-    static SafeTensorsWriter.Entry vector(Arena arena, String name, int n, float value) {
-        MemorySegment s = arena.allocate(4L * n);
-        for (int i = 0; i < n; i++) s.set(TensorData.F32_LE, 4L * i, value);
-        return new SafeTensorsWriter.Entry(name, DType.F32, new long[] {n}, s);
-    }
+    Path withBiases(float oBias) throws Exception { return TestModels.withAttentionBiases(tmp.resolve("bias" + oBias), oBias); }
 
     static float[] logits(Path dir, dev.sahara.backend.Backend b) {
         try (LlamaModel m = new LlamaModel(Checkpoint.open(dir), b)) {

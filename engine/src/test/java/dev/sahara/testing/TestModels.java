@@ -1,6 +1,15 @@
 package dev.sahara.testing;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sahara.model.Checkpoint;
+import dev.sahara.model.DType;
+import dev.sahara.model.Json;
+import dev.sahara.model.SafeTensorsWriter;
+import dev.sahara.model.TensorData;
+
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,6 +46,39 @@ public final class TestModels {
             ids.add(Integer.parseInt(parts[parts.length - 1]));
         }
         return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * llama-mha-f32-tied as a Llama with attention_bias, written into {@code dir}: zero q/k/v biases and an o_proj bias
+     * of {@code oBias} in every element (transformers' LlamaAttention has all four).
+     */
+    public static Path withAttentionBiases(Path dir, float oBias) throws IOException {
+        Path src = tiny("llama-mha-f32-tied");
+        Files.createDirectories(dir);
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json", "generation_config.json")) Files.copy(src.resolve(f), dir.resolve(f));
+        ObjectNode c = (ObjectNode) Json.readObject(src.resolve("config.json"));
+        c.put("attention_bias", true);
+        Json.MAPPER.writeValue(dir.resolve("config.json").toFile(), c);
+        try (Checkpoint ck = Checkpoint.open(src); Arena arena = Arena.ofConfined()) {
+            List<SafeTensorsWriter.Entry> entries = new ArrayList<>();
+            for (TensorData t : ck.tensors().values()) entries.add(SafeTensorsWriter.Entry.of(t));
+            int dim = ck.config().hiddenSize(), q = ck.config().qDim(), kv = ck.config().kvDim();
+            for (int l = 0; l < ck.config().numLayers(); l++) {
+                String p = "model.layers." + l + ".self_attn.";
+                entries.add(vector(arena, p + "q_proj.bias", q, 0f));
+                entries.add(vector(arena, p + "k_proj.bias", kv, 0f));
+                entries.add(vector(arena, p + "v_proj.bias", kv, 0f));
+                entries.add(vector(arena, p + "o_proj.bias", dim, oBias));
+            }
+            SafeTensorsWriter.write(dir.resolve("model.safetensors"), entries, SafeTensorsWriter.ptMetadata());
+        }
+        return dir;
+    }
+
+    private static SafeTensorsWriter.Entry vector(Arena arena, String name, int n, float value) {
+        MemorySegment s = arena.allocate(4L * n);
+        for (int i = 0; i < n; i++) s.set(TensorData.F32_LE, 4L * i, value);
+        return new SafeTensorsWriter.Entry(name, DType.F32, new long[] {n}, s);
     }
 
     public static double maxAbsDiff(float[] a, float[] b) {
