@@ -108,8 +108,9 @@ public final class DirectionCommand implements Callable<Integer> {
             DirectionCandidate.Filters filters = new DirectionCandidate.Filters(klMax, maxLayerFraction, w.model().config().numLayers());
 
             float[][][] diffs = DirectionSearch.meanDifferences(w.model(), p.harmfulTrain(), p.harmlessTrain(), positions);
-            DirectionSearch.Baseline baseline = DirectionSearch.baseline(w.model(), p, tokens);
-            List<DirectionCandidate> candidates = DirectionSearch.score(w.model(), diffs, p, tokens, new StderrProgress(err, "direction"));
+            DirectionSearch.Scores scores = DirectionSearch.score(w.model(), diffs, p, tokens, new StderrProgress(err, "direction"));
+            DirectionSearch.Baseline baseline = scores.baseline();
+            List<DirectionCandidate> candidates = scores.candidates();
             Optional<DirectionCandidate> chosen = DirectionCandidate.choose(candidates, filters);
 
             ObjectNode o = w.metadata("direction");

@@ -76,26 +76,21 @@ public final class DirectionSearch {
         return logits.stream().mapToDouble(t::score).average().orElseThrow();
     }
 
-    public static Baseline baseline(LlamaModel m, Prompts p, RefusalTokens t) {
-        return new Baseline(meanRefusal(lastLogits(m, p.harmfulVal(), Ablation.none()), t), meanRefusal(lastLogits(m, p.harmlessVal(), Ablation.none()), t));
-    }
+    /** Every candidate's scores (layer-major, earliest position first) and the unedited model's, from the same forwards. */
+    public record Scores(Baseline baseline, List<DirectionCandidate> candidates) {}
 
-    /**
-     * Every candidate scored (layer-major, earliest position first); {@code source} names the run for the candidates'
-     * {@link ResidualDirection}s.
-     */
-    public static List<DirectionCandidate> score(LlamaModel m, float[][][] diffs, Prompts p, RefusalTokens t, Progress progress) {
+    public static Scores score(LlamaModel m, float[][][] diffs, Prompts p, RefusalTokens t, Progress progress) {
         List<float[]> harmlessBase = lastLogits(m, p.harmlessVal(), Ablation.none());
+        Baseline baseline = new Baseline(meanRefusal(lastLogits(m, p.harmfulVal(), Ablation.none()), t), meanRefusal(harmlessBase, t));
         int positions = diffs[0].length, total = diffs.length * positions, done = 0;
         List<DirectionCandidate> out = new ArrayList<>(total);
         for (int l = 0; l < diffs.length; l++) {
             for (int j = 0; j < positions; j++) {
-                int position = j - positions;
-                out.add(scoreOne(m, l, position, diffs[l][j], harmlessBase, p, t));
+                out.add(scoreOne(m, l, j - positions, diffs[l][j], harmlessBase, p, t));
                 progress.update(++done, total, "candidates scored");
             }
         }
-        return out;
+        return new Scores(baseline, out);
     }
 
     static DirectionCandidate scoreOne(LlamaModel m, int layer, int position, float[] vector, List<float[]> harmlessBase, Prompts p, RefusalTokens t) {
