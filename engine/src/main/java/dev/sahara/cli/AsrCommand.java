@@ -44,6 +44,13 @@ public final class AsrCommand implements Callable<Integer> {
             Ablation a = ablation.ablation(w.model().config());
             asrSettings.checkFits(w, 0);
             long t0 = System.nanoTime();
+            if (AsrTable.applies(a)) {
+                StringBuilder table = new StringBuilder();
+                ObjectNode o = AsrTable.run(w, a, asrSettings, sampler, out, spec, table);
+                ResultFiles.writeJson(out.resolve("timings.json"), RunRecord.simpleTimings("asr", w, (System.nanoTime() - t0) / 1e9));
+                output.print(o, table.toString());
+                return 0;
+            }
             AsrEvaluation.Result r = asrSettings.run(w, a, sampler, StderrProgress.of(spec, "asr"));
             ObjectNode o = w.header().json("asr");
             o.setAll(asrSettings.describe(sampler));

@@ -10,6 +10,7 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.NoDirectionOptions;
 import dev.sahara.cli.options.AngleOptions;
 import dev.sahara.cli.options.AsrOptions;
 import dev.sahara.cli.options.CandidateOptions;

@@ -131,7 +131,7 @@ public final class CompareCommand implements Callable<Integer> {
         n.put("file", s.file().toAbsolutePath().toString());
         n.put("command", s.command());
         n.put("scores", s.kind());
-        for (String f : List.of("model", "dataset", "prompt_format", "attribution", "ships", "sweep")) if (s.header().has(f)) n.set(f, s.header().get(f));
+        for (String f : List.of("model", "dataset", "prompt_format", "attribution", "ships", "sweep", "direction")) if (s.header().has(f)) n.set(f, s.header().get(f));
         return n;
     }
 
@@ -146,13 +146,13 @@ public final class CompareCommand implements Callable<Integer> {
         Path file = run;
         if (Files.isDirectory(run)) {
             file = null;
-            for (String name : List.of("attribution.json", "ships.json", "sweep.json")) {
+            for (String name : List.of("attribution.json", "ships.json", "sweep.json", "head_projection.json")) {
                 if (Files.isRegularFile(run.resolve(name))) {
                     file = run.resolve(name);
                     break;
                 }
             }
-            if (file == null) throw SaharaException.inFile(run, "has no attribution.json, ships.json or sweep.json");
+            if (file == null) throw SaharaException.inFile(run, "has no attribution.json, ships.json, sweep.json or head_projection.json");
         }
         if (!Files.isRegularFile(file)) throw SaharaException.inFile(file, "no such file");
         JsonNode root = Json.readObject(file);
@@ -174,7 +174,11 @@ public final class CompareCommand implements Callable<Integer> {
                 table = root.path("scores");
                 kind = "dataset-level Ships angle (degrees)";
             }
-            default -> throw SaharaException.inFile(file, "is not an attribute, ships or sweep result (command '" + command + "')");
+            case "head-projection" -> {
+                table = root.path("scores");
+                kind = "head output projected on the refusal direction";
+            }
+            default -> throw SaharaException.inFile(file, "is not an attribute, ships, sweep or head-projection result (command '" + command + "')");
         }
         return new Scores(file, command, kind, root, matrix(file, table));
     }

@@ -20,7 +20,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
         description = "Sahara: finds the attention heads an aligned model's safety depends on.",
         subcommands = {AttributeCommand.class, ShipsCommand.class, SweepCommand.class, AsrCommand.class, GenerateCommand.class, LogitsCommand.class,
                 InspectCommand.class, PromptCommand.class, SurgeryCommand.class, ShipsAsrCommand.class, CourseCorrectionCommand.class, HelpfulnessCommand.class,
-                CompareCommand.class, MergeCommand.class, ConformanceCommand.class})
+                CompareCommand.class, MergeCommand.class, ConformanceCommand.class, DirectionCommand.class, HeadProjectionCommand.class})
 public final class SaharaCommand implements Runnable {
     /** Exit code of every usage or input error. */
     public static final int EXIT_USAGE = 2;

@@ -9,6 +9,7 @@ import dev.sahara.ablate.Epsilon;
 import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
+import dev.sahara.cli.options.NoDirectionOptions;
 import dev.sahara.cli.options.AblationOptions;
 import dev.sahara.cli.options.AsrOptions;
 import dev.sahara.cli.options.CandidateOptions;

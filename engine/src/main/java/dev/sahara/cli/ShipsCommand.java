@@ -6,6 +6,7 @@ import dev.sahara.ablate.HeadId;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.QueryShips;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.NoDirectionOptions;
 import dev.sahara.cli.options.CandidateOptions;
 import dev.sahara.cli.options.OutputOptions;
 import dev.sahara.cli.options.PlotOptions;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sahara.attribution.AttributionSettings;
 import dev.sahara.attribution.GreedyGroupSearch;
 import dev.sahara.attribution.Shard;
+import dev.sahara.cli.options.NoDirectionOptions;
 import dev.sahara.cli.options.AngleOptions;
 import dev.sahara.cli.options.CandidateOptions;
 import dev.sahara.cli.options.OutputOptions;

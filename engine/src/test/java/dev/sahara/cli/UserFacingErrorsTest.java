@@ -40,7 +40,7 @@ class UserFacingErrorsTest {
     @Test
     void errorTextsSayWhatToDoInTheUsersWords() throws Exception {
         assertEquals("missing command: give one of attribute, ships, sweep, asr, generate, logits, inspect, prompt, surgery, ships-asr, "
-                + "course-correction, helpfulness, compare, merge, conformance (see --help)", error());
+                + "course-correction, helpfulness, compare, merge, conformance, direction, head-projection (see --help)", error());
         String e = error("logits", "--model", MODEL, "--token-ids", "1", "--prompt", "x");
         assertFalse(e.startsWith("Error: "), e);
         assertTrue(e.contains("mutually exclusive"), e);

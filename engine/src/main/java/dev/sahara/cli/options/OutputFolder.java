@@ -55,11 +55,14 @@ public final class OutputFolder {
             "attribute", List.of("attribution.json", "heads.csv", "heatmap.png", "heatmap_step*.png", "report.md", "timings.json", CandidateLog.FILE,
                     CandidateLog.SHARD_DONE, "responses_before.jsonl", "responses_after.jsonl"),
             "ships", List.of("ships.json", "heads.csv", "heatmap.png", "timings.json"),
-            "asr", List.of("asr.json", "responses.jsonl", "timings.json"),
+            "asr", List.of("asr.json", "responses.jsonl", "responses_none.jsonl", "responses_heads.jsonl", "responses_direction.jsonl", "responses_both.jsonl",
+                    "timings.json"),
             "ships-asr", List.of("ships_asr.json", "responses_k*_*.jsonl", "timings.json"),
             "course-correction", List.of("course_correction.json", "responses_base_*.jsonl", "responses_ablated_*.jsonl", "timings.json"),
             "helpfulness", List.of("helpfulness.json", "items_before.jsonl", "items_after.jsonl", "task.jsonl", "timings.json"),
-            "compare", List.of("compare.json", "scatter.png", "heatmap_a.png", "heatmap_b.png"));
+            "compare", List.of("compare.json", "scatter.png", "heatmap_a.png", "heatmap_b.png"),
+            "direction", List.of("direction.json", "candidates.csv", "heatmap.png", "report.md", "timings.json"),
+            "head-projection", List.of("head_projection.json", "heads.csv", "heatmap.png", "timings.json"));
 
     /** The claims of the command running on this thread (the CLI runs one command per thread; tests run several in one JVM). */
     private static final ThreadLocal<List<OutputFolder>> CLAIMS = ThreadLocal.withInitial(ArrayList::new);

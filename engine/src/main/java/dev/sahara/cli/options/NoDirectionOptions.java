@@ -1,4 +1,4 @@
-package dev.sahara.cli;
+package dev.sahara.cli.options;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
