@@ -59,13 +59,14 @@ public final class ShipsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // the options are checked before the folder is claimed and the model loaded (a bad ε: one error line alone)
+        AttributionSettings settings = AttributionSettings.queryLevel(candidate.mode(), candidate.epsilon(), officialKl);
         Path out = output.claim();
         try (Workload w = text != null ? workload.single(text) : workload.load()) {
             candidate.checkAllowed(w.model().config());
             long t0 = System.nanoTime();
             int layers = w.model().config().numLayers(), heads = w.model().config().numHeads();
             Shard shard = sharding.shard();
-            AttributionSettings settings = AttributionSettings.queryLevel(candidate.mode(), candidate.epsilon(), officialKl);
             if (shard != null) {
                 if (scoresFrom != null) throw new SaharaException("--shard and --scores-from do not go together");
                 int[][] owner = Shard.partition(layers, heads, List.of(), true, shard.count());
