@@ -81,9 +81,12 @@ public final class HeadProjectionCommand implements Callable<Integer> {
                 ResultHeader.putAblation(ab, a);
                 ab.put("projection", "the residual entering the layer, last prompt position, dotted with the unit direction, averaged over the prompts");
                 int last = w.model().config().numLayers() - 1;
-                for (int layer : d.layer() == last ? List.of(last) : List.of(d.layer(), last)) {
-                    double base = HeadProjection.residualProjection(w.model(), w.encoded(), Ablation.none(), unit, layer);
-                    double cut = HeadProjection.residualProjection(w.model(), w.encoded(), a, unit, layer);
+                List<Integer> layers = d.layer() == last ? List.of(last) : List.of(d.layer(), last);
+                double[] unablated = HeadProjection.residualProjections(w.model(), w.encoded(), Ablation.none(), unit, layers);
+                double[] ablated = HeadProjection.residualProjections(w.model(), w.encoded(), a, unit, layers);
+                for (int k = 0; k < layers.size(); k++) {
+                    int layer = layers.get(k);
+                    double base = unablated[k], cut = ablated[k];
                     ObjectNode row = ab.withArray("layers").addObject();
                     row.put("layer", layer);
                     row.put("role", layer == d.layer() ? "the direction's layer" : "the last layer");

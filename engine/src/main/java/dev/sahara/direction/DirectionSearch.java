@@ -45,8 +45,7 @@ public final class DirectionSearch {
     static double[][][] meanResiduals(LlamaModel m, List<int[]> prompts, int positions) {
         int layers = m.config().numLayers(), dim = m.config().hiddenSize();
         double[][][] sum = new double[layers][positions][dim];
-        for (int from = 0; from < prompts.size(); from += CHUNK) {
-            TokenBatch batch = TokenBatch.pack(prompts.subList(from, Math.min(prompts.size(), from + CHUNK)));
+        for (TokenBatch batch : TokenBatch.packInBatches(prompts, CHUNK)) {
             LlamaModel.Residuals r = m.captureResiduals(batch, Ablation.none(), false);
             int[] lastRows = batch.layout().lastRows();
             for (int l = 0; l < layers; l++) {
@@ -65,10 +64,7 @@ public final class DirectionSearch {
     /** Each prompt's logits at its last position under {@code a}. */
     public static List<float[]> lastLogits(LlamaModel m, List<int[]> prompts, Ablation a) {
         List<float[]> out = new ArrayList<>(prompts.size());
-        for (int from = 0; from < prompts.size(); from += CHUNK) {
-            TokenBatch batch = TokenBatch.pack(prompts.subList(from, Math.min(prompts.size(), from + CHUNK)));
-            out.addAll(List.of(m.forward(Forward.of(batch, a)).lastLogits()));
-        }
+        for (TokenBatch batch : TokenBatch.packInBatches(prompts, CHUNK)) out.addAll(List.of(m.forward(Forward.of(batch, a)).lastLogits()));
         return out;
     }
 

@@ -36,8 +36,7 @@ public final class HeadProjection {
         double[][] sum = new double[layers][heads];
         double[][][] readers = new double[layers][][];
         for (int l = 0; l < layers; l++) readers[l] = outputReaders(attention.tensor("model.layers." + l + ".self_attn.o_proj.weight", c.hiddenSize(), c.qDim()), unit, heads, hd);
-        for (int from = 0; from < prompts.size(); from += CHUNK) {
-            TokenBatch batch = TokenBatch.pack(prompts.subList(from, Math.min(prompts.size(), from + CHUNK)));
+        for (TokenBatch batch : TokenBatch.packInBatches(prompts, CHUNK)) {
             LlamaModel.Residuals r = m.captureResiduals(batch, Ablation.none(), true);
             int[] lastRows = batch.layout().lastRows();
             Tensor q = b.allocate(lastRows.length, c.qDim()), z = b.allocate(lastRows.length, c.qDim());
@@ -70,17 +69,20 @@ public final class HeadProjection {
     }
 
     /**
-     * The residual entering {@code layer} at each prompt's last position projected on {@code unit}, averaged over
-     * the prompts, under {@code a}.
+     * The residual entering each of {@code layers} at each prompt's last position projected on {@code unit}, averaged
+     * over the prompts, under {@code a}: one capture per batch serves every layer asked for.
      */
-    public static double residualProjection(LlamaModel m, List<int[]> prompts, Ablation a, float[] unit, int layer) {
+    public static double[] residualProjections(LlamaModel m, List<int[]> prompts, Ablation a, float[] unit, List<Integer> layers) {
         int dim = m.config().hiddenSize();
-        double sum = 0;
-        for (int from = 0; from < prompts.size(); from += DirectionSearch.CHUNK) {
-            TokenBatch batch = TokenBatch.pack(prompts.subList(from, Math.min(prompts.size(), from + DirectionSearch.CHUNK)));
-            float[] x = m.backend().download(m.captureResiduals(batch, a, false).residIn()[layer]);
-            for (int last : batch.layout().lastRows()) for (int i = 0; i < dim; i++) sum += (double) x[last * dim + i] * unit[i];
+        double[] sum = new double[layers.size()];
+        for (TokenBatch batch : TokenBatch.packInBatches(prompts, DirectionSearch.CHUNK)) {
+            LlamaModel.Residuals r = m.captureResiduals(batch, a, false);
+            for (int k = 0; k < layers.size(); k++) {
+                float[] x = m.backend().download(r.residIn()[layers.get(k)]);
+                for (int last : batch.layout().lastRows()) for (int i = 0; i < dim; i++) sum[k] += (double) x[last * dim + i] * unit[i];
+            }
         }
-        return sum / prompts.size();
+        for (int k = 0; k < sum.length; k++) sum[k] /= prompts.size();
+        return sum;
     }
 }

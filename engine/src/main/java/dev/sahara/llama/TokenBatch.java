@@ -3,6 +3,7 @@ package dev.sahara.llama;
 import dev.sahara.SaharaException;
 import dev.sahara.backend.AttentionLayout;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,6 +25,13 @@ public record TokenBatch(int[] tokens, AttentionLayout layout) {
         int[] tokens = new int[total];
         for (int s = 0; s < n; s++) System.arraycopy(sequences.get(s), 0, tokens, start[s], len[s]);
         return new TokenBatch(tokens, new AttentionLayout(start, len, new int[n], start.clone()));
+    }
+
+    /** {@code sequences} packed {@code perBatch} at a time, in order: what a forward over many prompts runs batch by batch. */
+    public static List<TokenBatch> packInBatches(List<int[]> sequences, int perBatch) {
+        List<TokenBatch> batches = new ArrayList<>();
+        for (int from = 0; from < sequences.size(); from += perBatch) batches.add(pack(sequences.subList(from, Math.min(sequences.size(), from + perBatch))));
+        return batches;
     }
 
     public int size() { return layout.sequences(); }
