@@ -17,6 +17,14 @@ public record CliTestSupport(int exitCode, String out, String err) {
         return new CliTestSupport(code, out.toString(), err.toString());
     }
 
+    /** Runs a command that must be refused as bad input: exit code 2, nothing on stdout; returns its one error line. */
+    public static String usageError(String... args) {
+        CliTestSupport r = run(args);
+        if (r.exitCode() != 2) throw new AssertionError("exit code of " + String.join(" ", args) + ": " + r.exitCode() + ", expected 2\n" + r.err());
+        if (!r.out().isEmpty()) throw new AssertionError("stdout of " + String.join(" ", args) + " should be empty, got:\n" + r.out());
+        return r.errorLine();
+    }
+
     /** The one-line error, without the "error: " prefix. */
     public String errorLine() {
         String e = err.strip();

@@ -257,12 +257,7 @@ class SurgeryTest {
 
     // ---- bad input: exit 2, one line, nothing written ----
 
-    static String error(String... args) {
-        CliTestSupport r = CliTestSupport.run(args);
-        assertEquals(2, r.exitCode(), r.err());
-        assertEquals("", r.out());
-        return r.errorLine();
-    }
+    static String error(String... args) { return CliTestSupport.usageError(args); }
 
     @Test
     void meanModesCannotBeBaked() {

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every usage error: exit code 2, nothing on stdout, one line on stderr that names the problem and says what to do. */
@@ -18,12 +17,7 @@ class UsageErrorsTest {
     @TempDir
     Path tmp;
 
-    static String error(String... args) {
-        CliTestSupport r = CliTestSupport.run(args);
-        assertEquals(2, r.exitCode(), String.join(" ", args) + "\n" + r.err());
-        assertEquals("", r.out(), "nothing on stdout");
-        return r.errorLine();
-    }
+    static String error(String... args) { return CliTestSupport.usageError(args); }
 
     static void assertSays(String line, String... parts) {
         for (String p : parts) assertTrue(line.contains(p), "'" + p + "' missing from: " + line);

@@ -19,12 +19,7 @@ class UserFacingErrorsTest {
     @TempDir
     Path tmp;
 
-    static String error(String... args) {
-        CliTestSupport r = CliTestSupport.run(args);
-        assertEquals(2, r.exitCode(), "exit code of " + List.of(args) + ":\n" + r.err());
-        assertEquals("", r.out());
-        return r.errorLine();
-    }
+    static String error(String... args) { return CliTestSupport.usageError(args); }
 
     @Test
     void anEmptyHeadListIsAnErrorNotAnUnablatedRun() {
